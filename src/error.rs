@@ -1,0 +1,386 @@
+//! The crate's one error type.
+//!
+//! Every variant says what happened and what to do about it. Errors never carry a secret: request
+//! bodies are not kept, URLs are stripped of their query, and credentials are only ever named by
+//! their JSON path.
+//!
+//! Callers branch on predicates ([`Error::is_retryable`], [`Error::status`],
+//! [`Error::is_not_found`], …) rather than on message text.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `Result` with this crate's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A JSON document (a service key, `VCAP_SERVICES`, a response) does not have the expected
+    /// shape.
+    #[error("{document} is not usable: at `{path}`: expected {expected}, found {found}. {hint}")]
+    InvalidJson {
+        /// What the document is ("service key", "VCAP_SERVICES", …).
+        document: String,
+        /// JSON path of the offending value (`uaa.clientid`, `$` for the whole document).
+        path: String,
+        /// What was expected there.
+        expected: String,
+        /// The shape found instead (`a number`, `nothing`, `invalid JSON: …`), never the value.
+        found: String,
+        /// What to do about it.
+        hint: String,
+    },
+
+    /// A name (instance, binding, key, xsappname) breaks the platform's rules; nothing was sent.
+    #[error("{kind} name `{name}` is not allowed: {reason}")]
+    InvalidName {
+        /// What is being named ("instance", "binding", …).
+        kind: &'static str,
+        /// The rejected name.
+        name: String,
+        /// Which rule it breaks and how to pick a valid name.
+        reason: String,
+    },
+
+    /// A URL is malformed or not allowed (plain http to a non-loopback host); nothing was sent.
+    #[error("URL in {field} is not usable: {reason}")]
+    InvalidUrl {
+        /// Where the URL came from (`uaa.url`, `--api`, …).
+        field: String,
+        /// Why it is refused and what to use instead.
+        reason: String,
+    },
+
+    /// The caller's configuration is incomplete or contradictory.
+    #[error("configuration problem: {0}")]
+    Config(String),
+
+    /// A platform API (Service Manager, Cloud Foundry) answered with an error status.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+
+    /// A token server refused to issue a token.
+    #[error(transparent)]
+    Token(Box<TokenError>),
+
+    /// A request could not be completed at the network level (connect, TLS, timeout), after the
+    /// retries the policy allows.
+    #[error(
+        "{method} {url} failed after {attempts} attempt(s): {kind}; check the network path to the host and retry"
+    )]
+    Transport {
+        /// HTTP method.
+        method: String,
+        /// URL without query or credentials.
+        url: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// Short classification ("connection refused", "timed out", …).
+        kind: String,
+        /// Correlation id sent with the last attempt.
+        correlation_id: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A deadline passed while waiting on an asynchronous platform operation.
+    #[error(
+        "gave up waiting for {operation} after {waited:?} (last state: {last_state}); it may still finish on the platform: run again with a longer timeout to pick it up"
+    )]
+    Timeout {
+        /// What was being waited for.
+        operation: String,
+        /// How long was waited.
+        waited: Duration,
+        /// The last state the platform reported.
+        last_state: String,
+    },
+
+    /// An asynchronous platform operation ended in failure.
+    #[error("{operation} failed on the platform: {message}")]
+    OperationFailed {
+        /// What failed ("creation of binding `x`").
+        operation: String,
+        /// The platform's own explanation, or a fallback when it gave none.
+        message: String,
+    },
+
+    /// The SAP Cloud ALM API entitlement (offering or plan) is not visible in the subaccount.
+    #[error(
+        "the service offering `{offering}` with plan `{plan}` is not available in this subaccount: the entitlement is missing. \
+         Fix: in the SAP BTP cockpit open the subaccount, Entitlements > Edit > Add Service Plans, \
+         add \"SAP Cloud ALM API\" with plan `{plan}`, save, and run again"
+    )]
+    EntitlementMissing {
+        /// Technical offering name that was looked up.
+        offering: String,
+        /// Plan name that was looked up.
+        plan: String,
+    },
+
+    /// Something the caller named does not exist.
+    #[error("{what} was not found. {hint}")]
+    NotFound {
+        /// What was looked for.
+        what: String,
+        /// What to do next.
+        hint: String,
+    },
+
+    /// A name matched more than one resource.
+    #[error("{what} is ambiguous: it matches {}; name it more precisely", candidates.join(", "))]
+    Ambiguous {
+        /// What was looked for.
+        what: String,
+        /// What it matched (names or ids).
+        candidates: Vec<String>,
+    },
+
+    /// Credentials were obtained but do not work (the "Test Service Key" check failed).
+    #[error("the credentials do not work: {0}")]
+    VerificationFailed(String),
+
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether repeating the same call later could succeed (rate limits, 5xx, network trouble,
+    /// a passed deadline).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(e) => e.retryable,
+            Error::Token(e) => e.kind == TokenErrorKind::ServerError,
+            Error::Transport { .. } | Error::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The HTTP status behind the error, when one came from the wire.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::Token(e) => e.status,
+            _ => None,
+        }
+    }
+
+    /// Whether the platform said the resource does not exist (404 from an API, or [`Error::NotFound`]).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. }) || self.status() == Some(404)
+    }
+
+    /// Whether the platform reported a name or state conflict (409).
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    /// The platform's own error word or title (`Conflict`, `CF-UnprocessableEntity`,
+    /// `invalid_client`), when there is one.
+    pub fn platform_code(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.code.as_deref(),
+            Error::Token(e) => e.error.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Shorthand for an [`Error::InvalidJson`].
+    pub(crate) fn invalid_json(
+        document: impl Into<String>,
+        path: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Error::InvalidJson {
+            document: document.into(),
+            path: path.into(),
+            expected: expected.into(),
+            found: found.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
+impl From<TokenError> for Error {
+    fn from(e: TokenError) -> Self {
+        Error::Token(Box::new(e))
+    }
+}
+
+/// An error status from a platform API, with the platform's own code and text.
+///
+/// The three body shapes the platform uses are all understood: Service Manager
+/// `{"error","description"}`, Cloud Foundry `{"errors":[{"code","title","detail"}]}` and the token
+/// server's `{"error","error_description"}`. A body that is not JSON is kept, shortened, in
+/// [`ApiError::body_excerpt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP method of the request.
+    pub method: String,
+    /// URL of the request, without query string or user info.
+    pub url: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// The platform's error word (`Conflict`, `OperationInProgress`) or title
+    /// (`CF-UnprocessableEntity`).
+    pub code: Option<String>,
+    /// The Cloud Foundry numeric error code (`10008`), when given.
+    pub numeric_code: Option<i64>,
+    /// The platform's explanation (`description` or `detail`).
+    pub message: Option<String>,
+    /// A shortened copy of a body that could not be read as a platform error.
+    pub body_excerpt: Option<String>,
+    /// Whether the same request could succeed later (429, 502, 503, 504).
+    pub retryable: bool,
+    /// The `Retry-After` wait the server asked for, if it gave one that could be read.
+    pub retry_after: Option<Duration>,
+    /// The correlation id sent with the request (quote it to SAP support).
+    pub correlation_id: String,
+}
+
+impl ApiError {
+    /// What a user can do about this status, in one sentence.
+    pub fn advice(&self) -> &'static str {
+        match self.status {
+            400 => "the request was refused as malformed; check names and parameters",
+            401 => "the token was refused; check that the credentials are current",
+            403 => "the credentials lack a role or scope for this call (Service Manager: subaccount-admin plan; Cloud Foundry: Space Developer)",
+            404 => "the resource does not exist or is not visible to these credentials",
+            409 => "a resource with this name already exists",
+            412 | 422 => "the resource is busy or the request conflicts with its state; wait and retry",
+            429 => "rate limited; wait and retry",
+            500..=599 => "the platform is failing; retry later",
+            _ => "see the platform's message",
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} answered {}", self.method, self.url, self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, " {code}")?;
+        }
+        if let Some(n) = self.numeric_code {
+            write!(f, " ({n})")?;
+        }
+        if let Some(msg) = &self.message {
+            write!(f, ": {msg}")?;
+        } else if let Some(body) = &self.body_excerpt {
+            write!(f, ": body {body:?}")?;
+        }
+        write!(
+            f,
+            "; {} (correlation id {})",
+            self.advice(),
+            self.correlation_id
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// What kind of refusal a token server gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenErrorKind {
+    /// The client id is unknown or its secret/certificate is wrong (`invalid_client`, 401).
+    InvalidClient,
+    /// The user credentials or refresh token are wrong or expired (`invalid_grant`).
+    InvalidGrant,
+    /// The client may not use this grant or scope (`unauthorized_client`, `unauthorized`,
+    /// `invalid_scope`, 403).
+    Unauthorized,
+    /// The token server is failing or overloaded (5xx, 429).
+    ServerError,
+    /// Anything else, including answers that are not a token at all.
+    Unexpected,
+}
+
+/// A token server refused to issue a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenError {
+    /// The token endpoint, without query.
+    pub url: String,
+    /// HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// Classification.
+    pub kind: TokenErrorKind,
+    /// The server's `error` word.
+    pub error: Option<String>,
+    /// The server's `error_description`.
+    pub description: Option<String>,
+}
+
+impl TokenError {
+    /// What a user can do about this refusal.
+    pub fn advice(&self) -> &'static str {
+        match self.kind {
+            TokenErrorKind::InvalidClient => {
+                "the client id or secret (or certificate) is wrong, or the binding was deleted; create new credentials"
+            }
+            TokenErrorKind::InvalidGrant => {
+                "the user credentials or refresh token are wrong or expired; log in again"
+            }
+            TokenErrorKind::Unauthorized => {
+                "the client is not allowed this grant or scope; check the instance's authorities"
+            }
+            TokenErrorKind::ServerError => "the token server is failing; retry later",
+            TokenErrorKind::Unexpected => {
+                "the answer was not a token; check that the URL points at the token server"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "token request to {} was refused", self.url)?;
+        if let Some(s) = self.status {
+            write!(f, " ({s})")?;
+        }
+        if let Some(e) = &self.error {
+            write!(f, ": {e}")?;
+        }
+        if let Some(d) = &self.description {
+            write!(f, " ({d})")?;
+        }
+        write!(f, "; {}", self.advice())
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// A short, secret-free description of a JSON value's shape, for error messages.
+pub(crate) fn json_shape(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(s) if s.trim().is_empty() => "an empty string",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,7 @@
+//! calm-credentials: the OAuth credentials of an SAP Cloud ALM API service instance.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod error;
+
+pub use error::{ApiError, Error, Result, TokenError, TokenErrorKind};
