@@ -2,6 +2,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod credentials;
 pub mod error;
+pub mod model;
 
+pub use credentials::{ClientAuth, CredentialType, ServiceKey};
 pub use error::{ApiError, Error, Result, TokenError, TokenErrorKind};
+pub use model::Region;

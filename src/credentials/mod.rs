@@ -1,0 +1,9 @@
+//! Credentials: parsing service keys, keeping their secrets secret, and checking them.
+//!
+//! - [`service_key`]: the JSON of a binding or service key as a typed [`ServiceKey`].
+//! - [`redact`]: replacing secrets in JSON before it is shown.
+
+pub mod redact;
+pub mod service_key;
+
+pub use service_key::{ClientAuth, CredentialType, KeyLayout, ServiceKey};

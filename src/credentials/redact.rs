@@ -1,0 +1,97 @@
+//! Replacing secrets in JSON documents before they are shown.
+
+use serde_json::{Map, Value};
+
+/// The text that stands in for a secret.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Whether a field of this name holds a secret.
+///
+/// Known names (`clientsecret`, `key`, `password`, …) and any name containing `secret`,
+/// `password` or `private`, or ending in `token`, count; so do PEM private keys whatever
+/// their field is called (see [`looks_like_private_key`]).
+pub fn is_secret_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "key" | "clientsecret" | "client_secret" | "password" | "passcode" | "pin" | "credential"
+    ) || n.contains("secret")
+        || n.contains("password")
+        || n.contains("private")
+        || n.ends_with("token")
+        || n.ends_with("_key") && !n.contains("public") && !n.contains("verification")
+}
+
+/// Whether a string value is a PEM private key.
+pub fn looks_like_private_key(value: &str) -> bool {
+    value.contains("-----BEGIN") && value.contains("PRIVATE KEY")
+}
+
+/// A copy of `value` with every secret replaced by `"[REDACTED]"`.
+pub fn redact_value(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(redact_map(map)),
+        Value::Array(items) => Value::Array(items.iter().map(redact_value).collect()),
+        Value::String(s) if looks_like_private_key(s) => Value::String(REDACTED.into()),
+        other => other.clone(),
+    }
+}
+
+fn redact_map(map: &Map<String, Value>) -> Map<String, Value> {
+    map.iter()
+        .map(|(k, v)| {
+            let shown = match v {
+                Value::Null => Value::Null,
+                Value::String(_) | Value::Number(_) | Value::Bool(_) if is_secret_field(k) => {
+                    Value::String(REDACTED.into())
+                }
+                other => redact_value(other),
+            };
+            (k.clone(), shown)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_field_names() {
+        let cases = [
+            ("clientsecret", true),
+            ("key", true),
+            ("password", true),
+            ("refresh_token", true),
+            ("access_token", true),
+            ("private-key", true),
+            ("client_secret", true),
+            ("clientid", false),
+            ("url", false),
+            ("certurl", false),
+            ("certificate", false),
+            ("verificationkey", false),
+            ("identityzone", false),
+            ("tokenurl", false),
+        ];
+        for (name, secret) in cases {
+            assert_eq!(is_secret_field(name), secret, "{name}");
+        }
+    }
+
+    #[test]
+    fn redacts_nested_secrets_and_pem_keys() {
+        let doc = json!({
+            "uaa": {"clientid": "id", "clientsecret": "s1", "url": "https://x"},
+            "extra": [{"password": "p1"}, {"pem": "-----BEGIN RSA PRIVATE KEY-----\nAAA\n-----END RSA PRIVATE KEY-----"}],
+            "nothing": {"key": null}
+        });
+        let shown = redact_value(&doc).to_string();
+        for secret in ["s1", "p1", "AAA"] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+        assert!(shown.contains("\"clientid\":\"id\""));
+        assert!(shown.contains("\"key\":null"));
+    }
+}

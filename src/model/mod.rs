@@ -1,0 +1,9 @@
+//! Typed models of the things this crate deals with: tenants, regions, ids.
+
+pub mod ids;
+pub mod region;
+
+pub use ids::{
+    BindingId, InstanceId, OfferingId, OperationId, OrgId, PlanId, SpaceId, SubaccountId,
+};
+pub use region::Region;
