@@ -1,0 +1,52 @@
+//! The orchestrating client: carries out a [`SetupPlan`](crate::SetupPlan) through the Service
+//! Manager (recommended) or in a Cloud Foundry space (legacy).
+//!
+//! - [`outcome`]: what a journey found, created and handed over.
+
+pub mod outcome;
+
+use std::time::Duration;
+
+pub use outcome::{CredentialSummary, InstanceSummary, Provenance, Retrieved};
+
+use crate::wait::{Progress, WaitOptions};
+
+/// How a journey may act.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RetrieveOptions {
+    /// Create what the plan says is missing (`false`: only find, and report what is missing).
+    pub create: bool,
+    /// Deadline and progress for every wait on the platform.
+    pub wait: WaitOptions,
+}
+
+impl Default for RetrieveOptions {
+    /// Find only, ten-minute waits, no progress callback.
+    fn default() -> Self {
+        RetrieveOptions {
+            create: false,
+            wait: WaitOptions::default(),
+        }
+    }
+}
+
+impl RetrieveOptions {
+    /// Allows creating what is missing.
+    pub fn create(mut self, yes: bool) -> Self {
+        self.create = yes;
+        self
+    }
+
+    /// Sets the deadline for each wait.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.wait.timeout = timeout;
+        self
+    }
+
+    /// Sets the progress callback.
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.wait.progress = progress;
+        self
+    }
+}

@@ -1,0 +1,106 @@
+//! What a journey found, created and handed over.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::credentials::{CredentialType, ServiceKey};
+use crate::model::{BindingId, InstanceId};
+use crate::setup::{Environment, SetupPlan};
+
+/// An instance as the journey saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct InstanceSummary {
+    /// Platform id.
+    pub id: InstanceId,
+    /// Name.
+    pub name: String,
+    /// When it was created, if the platform said.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl InstanceSummary {
+    /// A summary.
+    pub fn new(id: InstanceId, name: impl Into<String>, created_at: Option<DateTime<Utc>>) -> Self {
+        InstanceSummary {
+            id,
+            name: name.into(),
+            created_at,
+        }
+    }
+}
+
+/// A binding (Service Manager) or service key (Cloud Foundry), without its secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CredentialSummary {
+    /// Platform id.
+    pub id: BindingId,
+    /// Name.
+    pub name: String,
+    /// The instance it belongs to.
+    pub instance_id: InstanceId,
+    /// The instance's name, when known.
+    pub instance_name: Option<String>,
+    /// When it was created, if the platform said.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Its declared credential type, when known without reading secrets.
+    pub credential_type: Option<CredentialType>,
+    /// Binding or service key.
+    pub environment: Environment,
+}
+
+impl CredentialSummary {
+    /// A summary.
+    pub fn new(
+        id: BindingId,
+        name: impl Into<String>,
+        instance_id: InstanceId,
+        environment: Environment,
+    ) -> Self {
+        CredentialSummary {
+            id,
+            name: name.into(),
+            instance_id,
+            instance_name: None,
+            created_at: None,
+            credential_type: None,
+            environment,
+        }
+    }
+}
+
+impl Serialize for CredentialType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Whether a resource of the journey already existed or was made by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Provenance {
+    /// It existed before the journey.
+    Found,
+    /// The journey created it.
+    Created,
+}
+
+/// The result of a journey: the credentials and how they were obtained.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Retrieved {
+    /// The plan that was carried out.
+    pub plan: SetupPlan,
+    /// The instance.
+    pub instance: InstanceSummary,
+    /// Whether the instance was found or created.
+    pub instance_provenance: Provenance,
+    /// The binding or key.
+    pub credential: CredentialSummary,
+    /// Whether it was found or created.
+    pub credential_provenance: Provenance,
+    /// The credentials themselves (secrets inside `secrecy` types).
+    pub key: ServiceKey,
+}
