@@ -2,8 +2,11 @@
 //!
 //! - [`service_key`]: the JSON of a binding or service key as a typed [`ServiceKey`].
 //! - [`redact`]: replacing secrets in JSON before it is shown.
+//! - [`upload_check`]: the Landscape Management app's upload checks.
 
 pub mod redact;
 pub mod service_key;
+pub mod upload_check;
 
 pub use service_key::{ClientAuth, CredentialType, KeyLayout, ServiceKey};
+pub use upload_check::{CheckStatus, UploadCheck, UploadReport, upload_checks};
