@@ -19,7 +19,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// A JSON document (a service key, `VCAP_SERVICES`, a response) does not have the expected
     /// shape.
-    #[error("{document} is not usable: at `{path}`: expected {expected}, found {found}. {hint}")]
+    #[error("{document} is not usable: at `{path}`: expected {expected}, found {found}; {hint}")]
     InvalidJson {
         /// What the document is ("service key", "VCAP_SERVICES", …).
         document: String,

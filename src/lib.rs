@@ -1,6 +1,47 @@
-//! calm-credentials: the OAuth credentials of an SAP Cloud ALM API service instance.
+//! # calm-credentials
+//!
+//! Get the OAuth 2.0 credentials of an **SAP Cloud ALM API** service instance: decide from the
+//! tenant's provisioning date what SAP already generated, find it, create what is missing, check
+//! that it works, and hand it over without leaking a secret.
+//!
+//! ## Map of the crate
+//!
+//! | Module | What it holds |
+//! |---|---|
+//! | [`tier`] | [`provisioning_tier`] and [`TierFacts`]: what the provisioning date decides (pure) |
+//! | [`setup`] | [`SetupPlan`]: purpose + environment + tier → ordered steps; instance parameters; name rules (pure) |
+//! | [`credentials`] | [`ServiceKey`] parsing, redaction, the Landscape Management upload checks |
+//! | [`model`] | tenants, regions, id newtypes |
+//! | [`client`] | the orchestrating client's options and results |
+//! | [`wait`] | deadlines, backoff and progress events for asynchronous platform operations |
+//! | [`error`] | the one [`Error`] type |
+//!
+//! ## Example
+//!
+//! ```
+//! use calm_credentials::{provisioning_tier, Environment, PlanRequest, ProvisioningTier,
+//!                        Purpose, SetupPlan, Step};
+//! use chrono::NaiveDate;
+//!
+//! let day = NaiveDate::from_ymd_opt(2023, 8, 1).unwrap();
+//! assert_eq!(provisioning_tier(day), ProvisioningTier::MonitoringOnly);
+//!
+//! // Monitoring credentials were generated: nothing to create.
+//! let monitoring = PlanRequest::for_date(day, Purpose::OperationsMonitoring,
+//!                                        Environment::ServiceManager);
+//! assert!(!SetupPlan::new(&monitoring)?.creates_anything());
+//!
+//! // Transport management needs a new instance with the imp-cdm scopes, and a binding.
+//! let transport = PlanRequest::for_date(day, Purpose::TransportManagement,
+//!                                       Environment::ServiceManager);
+//! let plan = SetupPlan::new(&transport)?;
+//! assert!(matches!(&plan.steps[0], Step::CreateInstance { parameters, .. }
+//!     if parameters["xs-security"]["authorities"][0]
+//!         == "$XSMASTERAPPNAME.imp-cdm-feature-display-ui"));
+//! # Ok::<(), calm_credentials::Error>(())
+//! ```
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
 pub mod credentials;
@@ -13,6 +54,6 @@ pub mod wait;
 pub use client::{RetrieveOptions, Retrieved};
 pub use credentials::{ClientAuth, CredentialType, ServiceKey};
 pub use error::{ApiError, Error, Result, TokenError, TokenErrorKind};
-pub use model::Region;
+pub use model::{Region, Tenant};
 pub use setup::{Environment, PlanRequest, Purpose, SetupPlan, Step};
 pub use tier::{ProvisioningTier, TierFacts, provisioning_tier};

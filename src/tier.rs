@@ -102,7 +102,7 @@ impl ProvisioningTier {
 
     /// Whether the "SAP Cloud ALM API" entitlement still has to be configured before an instance
     /// can be created. Only tenants with nothing generated need it; SAP told the monitoring-only
-    /// tier that it "no longer [has] to configure [its] entitlements".
+    /// tier that "you no longer have to configure your entitlements".
     pub fn entitlement_needed(self) -> bool {
         self == ProvisioningTier::Manual
     }

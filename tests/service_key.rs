@@ -96,7 +96,12 @@ fn secrets_are_reachable_only_on_purpose() {
     assert_eq!(key.redacted_json()["uaa"]["clientsecret"], "[REDACTED]");
     let x = ServiceKey::from_json(X509).unwrap();
     assert_eq!(x.redacted_json()["uaa"]["key"], "[REDACTED]");
-    assert!(x.redacted_json()["uaa"]["certificate"].as_str().unwrap().contains("CERTIFICATE"));
+    assert!(
+        x.redacted_json()["uaa"]["certificate"]
+            .as_str()
+            .unwrap()
+            .contains("CERTIFICATE")
+    );
 }
 
 #[test]
@@ -143,22 +148,95 @@ fn malformed_keys_name_the_path() {
         ("array", "[1,2]".to_owned(), "$"),
         ("string", "\"hunter2-in-a-bad-key\"".to_owned(), "$"),
         ("uaa not object", with(&|v| v["uaa"] = json!("x")), "uaa"),
-        ("no clientid", with(&|v| { v["uaa"].as_object_mut().unwrap().remove("clientid"); }), "uaa.clientid"),
-        ("clientid number", with(&|v| v["uaa"]["clientid"] = json!(5)), "uaa.clientid"),
-        ("clientid empty", with(&|v| v["uaa"]["clientid"] = json!("  ")), "uaa.clientid"),
-        ("no secret", with(&|v| { v["uaa"].as_object_mut().unwrap().remove("clientsecret"); }), "uaa.clientsecret"),
-        ("empty secret", with(&|v| v["uaa"]["clientsecret"] = json!("")), "uaa.clientsecret"),
-        ("secret number", with(&|v| v["uaa"]["clientsecret"] = json!(1234)), "uaa.clientsecret"),
-        ("no url", with(&|v| { v["uaa"].as_object_mut().unwrap().remove("url"); }), "uaa.url"),
-        ("url not url", with(&|v| v["uaa"]["url"] = json!("hunter2-in-a-bad-key")), "uaa.url"),
-        ("url ftp", with(&|v| v["uaa"]["url"] = json!("ftp://x.example")), "uaa.url"),
-        ("endpoints array", with(&|v| v["endpoints"] = json!([])), "endpoints"),
-        ("api not url", with(&|v| v["endpoints"]["Api"] = json!("nope")), "endpoints.Api"),
-        ("zone number", with(&|v| v["uaa"]["identityzone"] = json!(1)), "uaa.identityzone"),
-        ("wrapper not object", "{\"credentials\": \"hunter2-in-a-bad-key\"}".to_owned(), "credentials"),
-        ("wrapped no clientid", "{\"credentials\": {\"uaa\": {\"clientsecret\": \"hunter2-in-a-bad-key\"}}}".to_owned(), "credentials.uaa.clientid"),
-        ("x509 no key", X509.replace("\"key\":", "\"kez\":").replace("\"credential-type\": \"x509\"", "\"credential-type\": \"x509\", \"z\": 1"), "uaa.key"),
-        ("x509 no certurl", X509.replace("\"certurl\":", "\"certurl_\":"), "uaa.certurl"),
+        (
+            "no clientid",
+            with(&|v| {
+                v["uaa"].as_object_mut().unwrap().remove("clientid");
+            }),
+            "uaa.clientid",
+        ),
+        (
+            "clientid number",
+            with(&|v| v["uaa"]["clientid"] = json!(5)),
+            "uaa.clientid",
+        ),
+        (
+            "clientid empty",
+            with(&|v| v["uaa"]["clientid"] = json!("  ")),
+            "uaa.clientid",
+        ),
+        (
+            "no secret",
+            with(&|v| {
+                v["uaa"].as_object_mut().unwrap().remove("clientsecret");
+            }),
+            "uaa.clientsecret",
+        ),
+        (
+            "empty secret",
+            with(&|v| v["uaa"]["clientsecret"] = json!("")),
+            "uaa.clientsecret",
+        ),
+        (
+            "secret number",
+            with(&|v| v["uaa"]["clientsecret"] = json!(1234)),
+            "uaa.clientsecret",
+        ),
+        (
+            "no url",
+            with(&|v| {
+                v["uaa"].as_object_mut().unwrap().remove("url");
+            }),
+            "uaa.url",
+        ),
+        (
+            "url not url",
+            with(&|v| v["uaa"]["url"] = json!("hunter2-in-a-bad-key")),
+            "uaa.url",
+        ),
+        (
+            "url ftp",
+            with(&|v| v["uaa"]["url"] = json!("ftp://x.example")),
+            "uaa.url",
+        ),
+        (
+            "endpoints array",
+            with(&|v| v["endpoints"] = json!([])),
+            "endpoints",
+        ),
+        (
+            "api not url",
+            with(&|v| v["endpoints"]["Api"] = json!("nope")),
+            "endpoints.Api",
+        ),
+        (
+            "zone number",
+            with(&|v| v["uaa"]["identityzone"] = json!(1)),
+            "uaa.identityzone",
+        ),
+        (
+            "wrapper not object",
+            "{\"credentials\": \"hunter2-in-a-bad-key\"}".to_owned(),
+            "credentials",
+        ),
+        (
+            "wrapped no clientid",
+            "{\"credentials\": {\"uaa\": {\"clientsecret\": \"hunter2-in-a-bad-key\"}}}".to_owned(),
+            "credentials.uaa.clientid",
+        ),
+        (
+            "x509 no key",
+            X509.replace("\"key\":", "\"kez\":").replace(
+                "\"credential-type\": \"x509\"",
+                "\"credential-type\": \"x509\", \"z\": 1",
+            ),
+            "uaa.key",
+        ),
+        (
+            "x509 no certurl",
+            X509.replace("\"certurl\":", "\"certurl_\":"),
+            "uaa.certurl",
+        ),
         ("empty object", "{}".to_owned(), "clientid"),
     ];
     for (name, text, path) in cases {

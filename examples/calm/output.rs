@@ -1,0 +1,84 @@
+//! Output conventions shared by every command: exit codes, JSON printing, error messages.
+
+use std::process::ExitCode;
+
+/// `println!` that never panics: a closed pipe (`calm … | head`) just ends the output.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+use calm_credentials::Error;
+
+/// How a command ended.
+pub enum Outcome {
+    /// Everything worked (exit 0).
+    Success,
+    /// The platform refused, a check failed or a deadline passed (exit 1).
+    Failed,
+    /// The input was unusable (exit 2).
+    BadInput,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::Failed => ExitCode::from(1),
+            Outcome::BadInput => ExitCode::from(2),
+        }
+    }
+
+    /// The outcome an error from the library implies.
+    pub fn of_error(err: &Error) -> Outcome {
+        match err {
+            Error::InvalidJson { .. }
+            | Error::InvalidName { .. }
+            | Error::InvalidUrl { .. }
+            | Error::Config(_)
+            | Error::Io { .. } => Outcome::BadInput,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+/// Prints a JSON value on stdout, pretty.
+pub fn print_json(value: &serde_json::Value) {
+    crate::out!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
+}
+
+/// Prints an error on stderr (or as JSON on stdout) and returns the matching outcome.
+pub fn report_error(err: &Error, json: bool) -> Outcome {
+    if json {
+        print_json(&serde_json::json!({ "error": err.to_string() }));
+    } else {
+        eprintln!("error: {err}");
+    }
+    Outcome::of_error(err)
+}
+
+/// Reads a file, or standard input for `-`.
+pub fn read_input(path: &str) -> Result<String, Error> {
+    use std::io::Read;
+    if path == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|source| Error::Io {
+                path: "standard input".into(),
+                source,
+            })?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })
+    }
+}
