@@ -263,10 +263,14 @@ impl ApiError {
         match self.status {
             400 => "the request was refused as malformed; check names and parameters",
             401 => "the token was refused; check that the credentials are current",
-            403 => "the credentials lack a role or scope for this call (Service Manager: subaccount-admin plan; Cloud Foundry: Space Developer)",
+            403 => {
+                "the credentials lack a role or scope for this call (Service Manager: subaccount-admin plan; Cloud Foundry: Space Developer)"
+            }
             404 => "the resource does not exist or is not visible to these credentials",
             409 => "a resource with this name already exists",
-            412 | 422 => "the resource is busy or the request conflicts with its state; wait and retry",
+            412 | 422 => {
+                "the resource is busy or the request conflicts with its state; wait and retry"
+            }
             429 => "rate limited; wait and retry",
             500..=599 => "the platform is failing; retry later",
             _ => "see the platform's message",

@@ -3,5 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+#[cfg(feature = "simulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
+pub mod simulator;
 
 pub use error::{ApiError, Error, Result, TokenError, TokenErrorKind};
