@@ -10,6 +10,9 @@ pub mod http;
 pub mod model;
 pub mod service_manager;
 pub mod setup;
+#[cfg(feature = "simulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
+pub mod simulator;
 pub mod tier;
 pub mod verify;
 pub mod wait;
