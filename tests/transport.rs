@@ -533,7 +533,9 @@ async fn plain_http_to_a_remote_host_is_refused_before_sending() {
 #[tokio::test]
 async fn error_bodies_table() {
     let huge = "x".repeat(2_000_000);
-    let cases: Vec<(u16, String, Option<&str>, Option<i64>, &str)> = vec![
+    // (status, body, platform code, CF numeric code, text the error must contain)
+    type Case<'a> = (u16, String, Option<&'a str>, Option<i64>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             409,
             r#"{"error":"Conflict","description":"binding with same name exists for instance with id 1"}"#.into(),
