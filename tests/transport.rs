@@ -730,3 +730,24 @@ async fn no_secret_in_debug_display_or_logs() {
     }
     assert_eq!(token.secret().expose_secret(), TOKEN_1);
 }
+
+#[tokio::test]
+async fn redirect_loop_on_the_same_host_stops() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/loop"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/loop"))
+        .mount(&server)
+        .await;
+    let http = http();
+    let err = http
+        .send(Request::get(url(&server, "/loop")), None)
+        .await
+        .unwrap_err();
+    let Error::Transport { attempts, kind, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*attempts, 1, "a redirect loop is not retried");
+    assert_eq!(kind, "too many redirects");
+    assert!(http.request_count() <= 12, "{}", http.request_count());
+}
