@@ -1101,3 +1101,18 @@ async fn rotation_with_broken_new_credentials_deletes_the_new_binding_only() {
         .collect();
     assert_eq!(deletes, ["DELETE /v1/service_bindings/b2"]);
 }
+
+/// The journeys can run on a multi-threaded runtime (`tokio::spawn`).
+#[allow(dead_code)]
+fn journeys_are_send(
+    sm: calm_credentials::ServiceManager,
+    req: PlanRequest,
+    o: calm_credentials::RetrieveOptions,
+) {
+    fn send<T: Send>(_: T) {}
+    send(async move {
+        let _ = retrieve(&sm, &req, &o).await;
+        let _ = rotate(&sm, &RotationRequest::new("a", "b", "c"), &o).await;
+        let _ = discover(&sm).await;
+    });
+}
