@@ -43,12 +43,19 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod auth;
 pub mod client;
 pub mod credentials;
 pub mod error;
+pub mod http;
 pub mod model;
+pub mod service_manager;
 pub mod setup;
+#[cfg(feature = "simulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
+pub mod simulator;
 pub mod tier;
+pub mod verify;
 pub mod wait;
 
 pub use client::{RetrieveOptions, Retrieved};
@@ -57,3 +64,8 @@ pub use error::{ApiError, Error, Result, TokenError, TokenErrorKind};
 pub use model::{Region, Tenant};
 pub use setup::{Environment, PlanRequest, Purpose, SetupPlan, Step};
 pub use tier::{ProvisioningTier, TierFacts, provisioning_tier};
+
+pub use auth::{AccessToken, TokenSource};
+pub use http::HttpClient;
+pub use service_manager::ServiceManager;
+pub use verify::{Verification, verify};

@@ -2,8 +2,12 @@
 //! Manager (recommended) or in a Cloud Foundry space (legacy).
 //!
 //! - [`outcome`]: what a journey found, created and handed over.
+//! - [`service_manager`]: the executor for the Service Manager ("Other" environment):
+//!   [`service_manager::retrieve`], [`service_manager::list`], [`service_manager::discover`],
+//!   [`service_manager::rotate`].
 
 pub mod outcome;
+pub mod service_manager;
 
 use std::time::Duration;
 

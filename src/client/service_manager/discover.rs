@@ -1,0 +1,106 @@
+//! Every SAP Cloud ALM API instance and binding in a subaccount, in four requests: offering,
+//! its plans, instances of those plans, bindings of those instances.
+
+use serde::Serialize;
+
+use super::{credential_summary, summary_of};
+use crate::client::outcome::{CredentialSummary, InstanceSummary};
+use crate::error::Result;
+use crate::model::{OfferingId, PlanId};
+use crate::service_manager::{Binding, Instance, ListFilter, Query, Readiness, ServiceManager};
+use crate::setup::DEFAULT_OFFERING;
+
+/// An instance and its bindings, without secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct InstanceListing {
+    /// The instance.
+    pub instance: InstanceSummary,
+    /// `ready`, `creating` (or the platform's state word) or `failed: <reason>`.
+    pub state: String,
+    /// Its bindings, oldest first.
+    pub bindings: Vec<CredentialSummary>,
+}
+
+/// Every instance of offering `offering` (e.g. [`DEFAULT_OFFERING`]) with its bindings, oldest
+/// first. Four requests when instances exist; an offering that is not entitled gives an empty
+/// list.
+pub async fn list(sm: &ServiceManager, offering: &str) -> Result<Vec<InstanceListing>> {
+    Ok(listing(sm, offering)
+        .await?
+        .into_iter()
+        .map(|(instance, bindings)| InstanceListing {
+            state: state_word(instance.readiness()),
+            bindings: bindings
+                .iter()
+                .map(|b| credential_summary(b, Some(&instance.name)))
+                .collect(),
+            instance: summary_of(&instance),
+        })
+        .collect())
+}
+
+/// Every binding of every SAP Cloud ALM API instance in the subaccount (offering
+/// [`DEFAULT_OFFERING`]), oldest first: where automatically generated credentials show up.
+pub async fn discover(sm: &ServiceManager) -> Result<Vec<CredentialSummary>> {
+    let mut all: Vec<CredentialSummary> = list(sm, DEFAULT_OFFERING)
+        .await?
+        .into_iter()
+        .flat_map(|l| l.bindings)
+        .collect();
+    all.sort_by_key(|c| (c.created_at.is_none(), c.created_at));
+    Ok(all)
+}
+
+/// The raw instances of the offering and their bindings (credentials included), oldest first.
+pub(super) async fn listing(
+    sm: &ServiceManager,
+    offering: &str,
+) -> Result<Vec<(Instance, Vec<Binding>)>> {
+    let offerings = sm.find_offerings(offering).await?;
+    if offerings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let offering_ids: Vec<OfferingId> = offerings.into_iter().map(|o| o.id).collect();
+    let plans = sm.plans_of(&offering_ids).await?;
+    let plan_ids: Vec<PlanId> = plans.into_iter().map(|p| p.id).collect();
+    if plan_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = Query::new().eq_any("service_plan_id", plan_ids.iter().map(PlanId::as_str));
+    let mut instances = sm
+        .list_instances(ListFilter::field(query).with_last_operations())
+        .all()
+        .await?;
+    if instances.is_empty() {
+        return Ok(Vec::new());
+    }
+    instances.sort_by_key(|i| (i.created_at.is_none(), i.created_at));
+    let ids = instances.iter().map(|i| i.id.as_str());
+    let mut bindings = sm
+        .list_bindings(ListFilter::field(
+            Query::new().eq_any("service_instance_id", ids),
+        ))
+        .all()
+        .await?;
+    bindings.sort_by_key(|b| (b.created_at.is_none(), b.created_at));
+    Ok(instances
+        .into_iter()
+        .map(|instance| {
+            let mine = bindings
+                .iter()
+                .filter(|b| b.service_instance_id == instance.id)
+                .cloned()
+                .collect();
+            (instance, mine)
+        })
+        .collect())
+}
+
+fn state_word(readiness: Readiness) -> String {
+    match readiness {
+        Readiness::Ready => "ready".to_owned(),
+        Readiness::Busy(state) => state,
+        Readiness::Failed(reason) => format!("failed: {reason}"),
+    }
+}

@@ -1,0 +1,173 @@
+//! The SAP Service Manager backend: offerings, plans, instances, bindings and their
+//! asynchronous operations (the "Other" environment, SAP's recommended path).
+//!
+//! - [`ServiceManager`]: the handle (base URL, transport, token source); cheap to clone.
+//! - [`query`]: `fieldQuery` / `labelQuery` building with literal quoting.
+//! - [`types`]: the wire types, read leniently.
+//! - [`Pager`]: lazy paging that replaces the `token` parameter and stops on a repeated token.
+//! - [`Mutation`] / [`OperationRef`]: 201 versus 202 + relative `Location`, and waiting on
+//!   operations.
+//!
+//! Every quirk listed in `reference/service-manager-api.md` §11 is handled here or in the
+//! orchestrating client ([`crate::client::service_manager`]).
+
+mod bindings;
+mod instances;
+mod offerings;
+mod operations;
+mod paging;
+pub mod query;
+pub mod types;
+
+use std::fmt;
+
+use url::Url;
+
+pub use bindings::{LabelChange, NewBinding};
+pub use instances::NewInstance;
+pub use operations::{Mutation, OperationRef, ResourceKind, parse_operation_location};
+pub use paging::{ListFilter, Pager};
+pub use query::Query;
+pub use types::{
+    Binding, Instance, Labels, Offering, Operation, OperationKind, OperationState, Page, Plan,
+    Readiness,
+};
+
+use crate::auth::TokenSource;
+use crate::credentials::ServiceKey;
+use crate::error::{Error, Result};
+use crate::http::{HttpClient, Request, Response, check_url};
+
+/// A client of one subaccount's Service Manager.
+///
+/// Built from the credentials of a Service Manager binding (plan `subaccount-admin`), whose
+/// `sm_url` is the base URL and whose OAuth client gets the tokens.
+///
+/// ```no_run
+/// # async fn run() -> calm_credentials::Result<()> {
+/// use calm_credentials::{ServiceKey, http::HttpClient, service_manager::ServiceManager};
+/// let sm_key = ServiceKey::from_json(&std::fs::read_to_string("sm-key.json").unwrap())?;
+/// let sm = ServiceManager::new(&sm_key, HttpClient::new()?)?;
+/// let instance = sm.find_instance("cloud-alm-api").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ServiceManager {
+    http: HttpClient,
+    auth: TokenSource,
+    base: Url,
+}
+
+impl fmt::Debug for ServiceManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceManager")
+            .field("base_url", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceManager {
+    /// A client for the Service Manager named by `sm_key` (`sm_url`), authenticating with the
+    /// key's OAuth client.
+    pub fn new(sm_key: &ServiceKey, http: HttpClient) -> Result<Self> {
+        let base = sm_key.service_manager_url().ok_or_else(|| {
+            Error::Config(
+                "the key has no `sm_url`, so it is not a Service Manager binding; create a binding of the \
+                 `service-manager` offering with plan `subaccount-admin` and pass its credentials"
+                    .to_owned(),
+            )
+        })?;
+        let auth = TokenSource::from_service_key(sm_key, &http)?;
+        Self::with_base_url(base.clone(), auth, http)
+    }
+
+    /// A client for the Service Manager at `base` with the given token source (tests, proxies).
+    pub fn with_base_url(base: Url, auth: TokenSource, http: HttpClient) -> Result<Self> {
+        check_url(&base, "sm_url")?;
+        if base.cannot_be_a_base() {
+            return Err(Error::InvalidUrl {
+                field: "sm_url".to_owned(),
+                reason: "it cannot carry a path; use https://service-manager.cfapps.<region>.hana.ondemand.com".to_owned(),
+            });
+        }
+        Ok(ServiceManager { http, auth, base })
+    }
+
+    /// The base URL (`sm_url`).
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The transport, e.g. for [`HttpClient::request_count`].
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// `{base}/v1/{collection}[/{id}[/{tail…}]]`, each segment percent-encoded.
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push("v1").extend(segments);
+        }
+        url
+    }
+
+    /// Sends a request with the Service Manager token.
+    pub(crate) async fn send(&self, request: Request) -> Result<Response> {
+        self.http.send(request, Some(&self.auth)).await
+    }
+}
+
+/// Whether an error on a create leaves it unknown if the create happened (the answer was lost,
+/// or a gateway gave up while the platform may have carried on).
+pub(crate) fn outcome_unknown(e: &Error) -> bool {
+    matches!(e, Error::Transport { .. }) || matches!(e.status(), Some(500 | 502 | 503 | 504))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn sm(base: &str) -> ServiceManager {
+        ServiceManager::with_base_url(
+            Url::parse(base).unwrap(),
+            TokenSource::static_token(SecretString::from("t")),
+            HttpClient::new().unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn urls_are_joined_and_encoded() {
+        let s = sm("https://sm.example");
+        assert_eq!(
+            s.url(&["service_instances", "a/b c"]).as_str(),
+            "https://sm.example/v1/service_instances/a%2Fb%20c"
+        );
+        let s = sm("https://sm.example/prefix/");
+        assert_eq!(
+            s.url(&["service_bindings"]).as_str(),
+            "https://sm.example/prefix/v1/service_bindings"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback() {
+        let r = ServiceManager::with_base_url(
+            Url::parse("http://sm.example").unwrap(),
+            TokenSource::static_token(SecretString::from("t")),
+            HttpClient::new().unwrap(),
+        );
+        assert!(r.is_err());
+        let s = ServiceManager::with_base_url(
+            Url::parse("http://127.0.0.1:1").unwrap(),
+            TokenSource::static_token(SecretString::from("hunter2")),
+            HttpClient::new().unwrap(),
+        )
+        .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

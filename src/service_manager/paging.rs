@@ -1,0 +1,186 @@
+//! Lazy paging over Service Manager lists.
+//!
+//! Each page's request is built fresh from the list's own parameters plus the current `token`,
+//! so the token is replaced, never appended (a client that appends re-reads page 2 forever).
+//! A token the server already sent stops the listing with an error instead of looping.
+
+use std::collections::HashSet;
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::ServiceManager;
+use super::query::Query;
+use super::types::Page;
+use crate::error::{Error, Result};
+use crate::http::Request;
+
+/// What a list request asks for: field and label filters, page size, last operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListFilter {
+    /// `fieldQuery`.
+    pub field: Query,
+    /// `labelQuery`.
+    pub label: Query,
+    /// `max_items` (server default 50, upstream maximum 200).
+    pub max_items: Option<u32>,
+    /// `attach_last_operations=true`: each item carries its `last_operation`.
+    pub attach_last_operations: bool,
+}
+
+impl ListFilter {
+    /// Everything.
+    pub fn all() -> Self {
+        ListFilter::default()
+    }
+
+    /// Filtered by a field query.
+    pub fn field(query: Query) -> Self {
+        ListFilter {
+            field: query,
+            ..Self::default()
+        }
+    }
+
+    /// Adds a label query.
+    pub fn label(mut self, query: Query) -> Self {
+        self.label = query;
+        self
+    }
+
+    /// Sets the page size.
+    pub fn max_items(mut self, n: u32) -> Self {
+        self.max_items = Some(n);
+        self
+    }
+
+    /// Asks for each item's last operation.
+    pub fn with_last_operations(mut self) -> Self {
+        self.attach_last_operations = true;
+        self
+    }
+
+    /// The query parameters, without `token`.
+    fn params(&self) -> Result<Vec<(&'static str, String)>> {
+        let mut params = Vec::new();
+        if let Some(q) = self.field.render()? {
+            params.push(("fieldQuery", q));
+        }
+        if let Some(q) = self.label.render()? {
+            params.push(("labelQuery", q));
+        }
+        if let Some(n) = self.max_items {
+            params.push(("max_items", n.to_string()));
+        }
+        if self.attach_last_operations {
+            params.push(("attach_last_operations", "true".to_owned()));
+        }
+        Ok(params)
+    }
+
+    fn matches_nothing(&self) -> bool {
+        self.field.matches_nothing() || self.label.matches_nothing()
+    }
+}
+
+/// The pages of one list, fetched one at a time.
+///
+/// ```no_run
+/// # async fn run(sm: calm_credentials::service_manager::ServiceManager) -> calm_credentials::Result<()> {
+/// use calm_credentials::service_manager::ListFilter;
+/// let mut pages = sm.list_instances(ListFilter::all().max_items(100));
+/// while let Some(page) = pages.next_page().await? {
+///     for instance in page {
+///         println!("{}", instance.name);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Pager<T> {
+    sm: ServiceManager,
+    url: Url,
+    params: Result<Vec<(&'static str, String)>>,
+    next_token: Option<String>,
+    seen: HashSet<String>,
+    done: bool,
+    pages: u32,
+    _items: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Pager<T> {
+    pub(crate) fn new(sm: &ServiceManager, collection: &str, filter: &ListFilter) -> Self {
+        Pager {
+            url: sm.url(&[collection]),
+            sm: sm.clone(),
+            params: filter.params(),
+            next_token: None,
+            seen: HashSet::new(),
+            done: filter.matches_nothing(),
+            pages: 0,
+            _items: PhantomData,
+        }
+    }
+
+    /// The next page's items, or `None` after the last page.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let request = self.request()?;
+        let page: Page<T> = self.sm.send(request).await?.json()?;
+        self.pages += 1;
+        match page.token {
+            Some(token) if !self.seen.insert(token.clone()) => {
+                self.done = true;
+                return Err(Error::OperationFailed {
+                    operation: format!("listing {}", self.url.path()),
+                    message: format!(
+                        "the server sent a paging token it had already sent (after {} pages); stopped instead of reading the same pages forever",
+                        self.pages
+                    ),
+                });
+            }
+            Some(token) => self.next_token = Some(token),
+            None => self.done = true,
+        }
+        Ok(Some(page.items))
+    }
+
+    /// Every item of every page.
+    pub async fn all(mut self) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            items.extend(page);
+        }
+        Ok(items)
+    }
+
+    /// How many pages have been fetched.
+    pub fn pages_fetched(&self) -> u32 {
+        self.pages
+    }
+
+    /// This page's request: the list's parameters, plus exactly one `token` after the first.
+    fn request(&self) -> Result<Request> {
+        let params = self.params.as_ref().map_err(clone_error)?;
+        let mut request = Request::get(self.url.clone());
+        for (key, value) in params {
+            request = request.query(key, value.as_str());
+        }
+        if let Some(token) = &self.next_token {
+            request = request.query("token", token.as_str());
+        }
+        Ok(request)
+    }
+}
+
+/// Query rendering fails only with [`Error::Config`]; hand out a copy on each call.
+fn clone_error(e: &Error) -> Error {
+    Error::Config(match e {
+        Error::Config(text) => text.clone(),
+        other => other.to_string(),
+    })
+}
