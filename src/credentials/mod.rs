@@ -2,8 +2,12 @@
 //!
 //! - [`service_key`]: the JSON of a binding or service key as a typed [`ServiceKey`].
 //! - [`redact`]: replacing secrets in JSON before it is shown.
+//! - [`runtime`]: credentials a platform injected into the running program (`VCAP_SERVICES`,
+//!   Kubernetes service-binding directories), found as `@sap/xsenv` finds them.
 
 pub mod redact;
+pub mod runtime;
 pub mod service_key;
 
+pub use runtime::{Environment, Found, Listing, Query, Service as RuntimeService};
 pub use service_key::{ClientAuth, CredentialType, KeyLayout, ServiceKey};
