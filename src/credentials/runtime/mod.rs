@@ -86,7 +86,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::credentials::redact::{REDACTED, redact_value};
+use crate::credentials::redact::{REDACTED, is_secret_field, looks_like_private_key};
 use crate::credentials::service_key::ServiceKey;
 use crate::error::{Error, Result};
 
@@ -935,20 +935,34 @@ fn usable_credentials(credentials: &Value) -> Value {
 }
 
 /// Redacts secrets, also inside strings that hold JSON; such strings that do not parse are
-/// replaced whole (they may hold a secret we cannot locate).
+/// replaced whole (they may hold a secret we cannot locate). Stricter than
+/// [`redact_value`](crate::credentials::redact::redact_value): everything under a secret-named
+/// field goes (arrays and objects too), and credentials that are not an object or array at all
+/// (a bare string) are replaced whole.
 fn redact_deep(value: &Value) -> Value {
-    fn unfold(v: &Value) -> Value {
+    fn walk(v: &Value) -> Value {
         match v {
-            Value::Object(m) => {
-                Value::Object(m.iter().map(|(k, v)| (k.clone(), unfold(v))).collect())
-            }
-            Value::Array(a) => Value::Array(a.iter().map(unfold).collect()),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let shown = if is_secret_field(k) && !v.is_null() {
+                            Value::String(REDACTED.into())
+                        } else {
+                            walk(v)
+                        };
+                        (k.clone(), shown)
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(walk).collect()),
             Value::String(s) => {
                 let t = s.trim();
-                if t.starts_with('{') || t.starts_with('[') {
+                if looks_like_private_key(s) {
+                    Value::String(REDACTED.into())
+                } else if t.starts_with('{') || t.starts_with('[') {
                     match serde_json::from_str::<Value>(t) {
                         Ok(inner @ (Value::Object(_) | Value::Array(_))) => {
-                            Value::String(redact_value(&unfold(&inner)).to_string())
+                            Value::String(walk(&inner).to_string())
                         }
                         _ => Value::String(REDACTED.into()),
                     }
@@ -959,7 +973,11 @@ fn redact_deep(value: &Value) -> Value {
             other => other.clone(),
         }
     }
-    redact_value(&unfold(value))
+    match value {
+        Value::Object(_) | Value::Array(_) => walk(value),
+        Value::Null => Value::Null,
+        _ => Value::String(REDACTED.into()),
+    }
 }
 
 /// Removes one trailing line break (`\n` or `\r\n`), for metadata values read from files.
@@ -1056,9 +1074,13 @@ mod tests {
     #[test]
     fn redacts_json_held_in_strings() {
         let creds = json!({"uaa": "{\"clientid\":\"id\",\"clientsecret\":\"s1\"}",
-                           "broken": "{\"clientsecret\":\"s2\"", "url": "https://x"});
+                           "broken": "{\"clientsecret\":\"s2\"", "url": "https://x",
+                           "passwords": ["s3"], "password": {"v": "s4"}});
         let shown = redact_deep(&creds).to_string();
-        assert!(!shown.contains("s1") && !shown.contains("s2"), "{shown}");
+        for s in ["s1", "s2", "s3", "s4"] {
+            assert!(!shown.contains(s), "{shown}");
+        }
+        assert_eq!(redact_deep(&json!("s5")), json!(REDACTED));
         assert!(shown.contains("id") && shown.contains("https://x"));
     }
 
