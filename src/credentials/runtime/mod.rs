@@ -381,7 +381,8 @@ impl Service {
         self.fields.get(key)
     }
 
-    /// All top-level fields except `credentials`.
+    /// All top-level fields except `credentials`, as read (a Cloud Foundry `syslog_drain_url`
+    /// may carry user info; [`Service::redacted_json`] hides it).
     pub fn fields(&self) -> &Map<String, Value> {
         &self.fields
     }
@@ -443,7 +444,7 @@ impl Service {
         }
     }
 
-    fn json(&self, credentials: Value) -> Value {
+    fn json(&self, credentials: Value, redact: bool) -> Value {
         let mut out = Map::new();
         out.insert("source".into(), self.source.kind.as_str().into());
         out.insert("location".into(), self.source.location.clone().into());
@@ -452,20 +453,27 @@ impl Service {
             out.insert("path".into(), p.display().to_string().into());
         }
         for (k, v) in &self.fields {
-            out.insert(k.clone(), v.clone());
+            let shown = if redact {
+                redact_field(k, v)
+            } else {
+                v.clone()
+            };
+            out.insert(k.clone(), shown);
         }
         out.insert("credentials".into(), credentials);
         Value::Object(out)
     }
 
     /// Source, format, path, every top-level field and the redacted credentials, as JSON.
+    /// Top-level fields are redacted too: secret-named fields, and the password of URLs such as
+    /// a `syslog_drain_url` with user info.
     pub fn redacted_json(&self) -> Value {
-        self.json(self.redacted_credentials())
+        self.json(self.redacted_credentials(), true)
     }
 
     /// Like [`Service::redacted_json`] but with the credentials as read, secrets included.
     pub fn expose_json(&self) -> Value {
-        self.json(self.credentials.clone())
+        self.json(self.credentials.clone(), false)
     }
 }
 
@@ -980,6 +988,25 @@ fn redact_deep(value: &Value) -> Value {
     }
 }
 
+/// A top-level field for display: secret-named fields and URL passwords hidden.
+fn redact_field(key: &str, value: &Value) -> Value {
+    if is_secret_field(key) && !value.is_null() {
+        return Value::String(REDACTED.into());
+    }
+    match value {
+        Value::String(s) => match url::Url::parse(s) {
+            Ok(mut u) if u.password().is_some() => {
+                // Cannot fail for a URL that already has a password.
+                let _ = u.set_password(Some(REDACTED));
+                Value::String(u.to_string())
+            }
+            _ => value.clone(),
+        },
+        Value::Object(_) | Value::Array(_) => redact_deep(value),
+        other => other.clone(),
+    }
+}
+
 /// Removes one trailing line break (`\n` or `\r\n`), for metadata values read from files.
 fn trim_line_end(s: &str) -> &str {
     s.strip_suffix('\n')
@@ -1091,6 +1118,16 @@ mod tests {
         assert_eq!(u["uaa"]["clientid"], "a");
         let c = json!({"uaa": "{\"clientid\":\"b\"}"});
         assert_eq!(usable_credentials(&c)["uaa"]["clientid"], "b");
+    }
+
+    #[test]
+    fn redacts_url_passwords_in_fields() {
+        let shown = redact_field(
+            "syslog_drain_url",
+            &json!("syslog://u:pw123@logs.example:514"),
+        );
+        assert!(!shown.to_string().contains("pw123"), "{shown}");
+        assert_eq!(redact_field("plan", &json!("standard")), json!("standard"));
     }
 
     #[test]
