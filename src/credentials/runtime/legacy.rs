@@ -1,0 +1,153 @@
+//! The older `<root>/<service>/<instance>/<files>` layout (`@sap/xsenv` `lib/k8sservice.js`):
+//! every file is a credential; the service object is `{name: <instance>, label: <label file> or
+//! <service>, tags: <tags file> + <service>, credentials}`.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::{
+    BindingFormat, Environment, Listing, Problem, Service, Source, SourceKind, SourceOutcome,
+    looks_like_json_object, sorted_entries, trim_line_end,
+};
+use crate::error::json_shape;
+
+pub(super) fn read(env: &Environment, root: &Path, listing: &mut Listing) {
+    let source = Source::path(SourceKind::Legacy, root);
+    if !super::check_root(listing, &source, root) {
+        return;
+    }
+    let mut count = 0;
+    for (service, service_path) in dirs(&source, root, listing) {
+        for (instance, instance_path) in dirs(&source, &service_path, listing) {
+            let s = read_instance(env, &source, &service, &instance, &instance_path, listing);
+            listing.services.push(s);
+            count += 1;
+        }
+    }
+    listing.report(source, SourceOutcome::Read(count));
+}
+
+/// Subdirectories (symlinks followed), sorted, without Kubernetes' `..data`/`..<timestamp>`
+/// (xsenv takes those for instances on a servicebinding.io root, §9.6).
+fn dirs(source: &Source, dir: &Path, listing: &mut Listing) -> Vec<(String, std::path::PathBuf)> {
+    match sorted_entries(dir) {
+        Ok(entries) => entries
+            .into_iter()
+            .filter(|(n, p)| !n.starts_with("..") && std::fs::metadata(p).is_ok_and(|m| m.is_dir()))
+            .collect(),
+        Err(e) => {
+            listing.problem(Problem::new(
+                source,
+                Some(&dir.display().to_string()),
+                None,
+                format!("cannot list the directory: {e}; skipped"),
+            ));
+            Vec::new()
+        }
+    }
+}
+
+fn read_instance(
+    env: &Environment,
+    source: &Source,
+    service: &str,
+    instance: &str,
+    dir: &Path,
+    listing: &mut Listing,
+) -> Service {
+    let parse_all = env.parse_all_json();
+    let mut credentials = Map::new();
+    if let Ok(entries) = sorted_entries(dir) {
+        for (name, path) in entries {
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => match super::read_text(&path) {
+                    Ok(text) => {
+                        credentials.insert(name, file_value(text, parse_all));
+                    }
+                    Err(e) => listing.problem(Problem::new(
+                        source,
+                        Some(instance),
+                        Some(&name),
+                        format!("cannot read the file: {e}; left out"),
+                    )),
+                },
+                Ok(_) => {}
+                Err(e) => listing.problem(Problem::new(
+                    source,
+                    Some(instance),
+                    Some(&name),
+                    format!("cannot follow the entry (broken symlink?): {e}; left out"),
+                )),
+            }
+        }
+    } else {
+        listing.problem(Problem::new(
+            source,
+            Some(instance),
+            None,
+            "cannot list the instance directory; it is listed without credentials",
+        ));
+    }
+
+    let mut tags: Vec<Value> = match credentials.get("tags") {
+        None => Vec::new(),
+        Some(Value::String(s)) if s.is_empty() => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Array(a)) => a,
+            Ok(other) => {
+                tag_problem(listing, source, instance, service, json_shape(&other));
+                Vec::new()
+            }
+            Err(_) => {
+                tag_problem(listing, source, instance, service, "text that is not JSON");
+                Vec::new()
+            }
+        },
+        Some(other) => {
+            tag_problem(listing, source, instance, service, json_shape(other));
+            Vec::new()
+        }
+    };
+    if !tags.iter().any(|t| t.as_str() == Some(service)) {
+        tags.push(Value::String(service.to_owned()));
+    }
+    let label = match credentials.get("label") {
+        Some(Value::String(s)) if !s.is_empty() => trim_line_end(s).to_owned(),
+        _ => service.to_owned(),
+    };
+    let mut fields = Map::new();
+    fields.insert("label".into(), Value::String(label));
+    fields.insert("tags".into(), Value::Array(tags));
+    Service::new(
+        source.clone(),
+        BindingFormat::Legacy,
+        Some(dir.to_path_buf()),
+        instance.to_owned(),
+        fields,
+        Value::Object(credentials),
+    )
+}
+
+fn tag_problem(listing: &mut Listing, source: &Source, instance: &str, service: &str, found: &str) {
+    listing.problem(Problem::new(
+        source,
+        Some(instance),
+        Some("tags"),
+        format!(
+            "expected a JSON array of strings, found {found}; using only the service directory name `{service}` as tag (@sap/xsenv would fail every lookup)"
+        ),
+    ));
+}
+
+/// xsenv `readFileContent`: parsed when it looks like a JSON object and parses (any JSON with
+/// `XSENV_PARSE_ALL_JSON=true`), else the raw text.
+fn file_value(text: String, parse_all: bool) -> Value {
+    if parse_all || looks_like_json_object(&text) {
+        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+            return v;
+        }
+    }
+    Value::String(text)
+}
