@@ -7,8 +7,14 @@ use calm_credentials::ServiceKey;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const KEYS: [(&str, &str); 3] = [
-    ("binding-secret", include_str!("../tests/fixtures/keys/binding-secret.json")),
-    ("wrapped", include_str!("../tests/fixtures/keys/instance-secret-wrapped.json")),
+    (
+        "binding-secret",
+        include_str!("../tests/fixtures/keys/binding-secret.json"),
+    ),
+    (
+        "wrapped",
+        include_str!("../tests/fixtures/keys/instance-secret-wrapped.json"),
+    ),
     ("x509", include_str!("../tests/fixtures/keys/x509.json")),
 ];
 
