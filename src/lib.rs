@@ -2,12 +2,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod client;
 pub mod credentials;
 pub mod error;
+pub mod http;
 pub mod model;
 pub mod setup;
 pub mod tier;
+pub mod verify;
 pub mod wait;
 
 pub use client::{RetrieveOptions, Retrieved};
@@ -16,3 +19,7 @@ pub use error::{ApiError, Error, Result, TokenError, TokenErrorKind};
 pub use model::Region;
 pub use setup::{Environment, PlanRequest, Purpose, SetupPlan, Step};
 pub use tier::{ProvisioningTier, TierFacts, provisioning_tier};
+
+pub use auth::{AccessToken, TokenSource};
+pub use http::HttpClient;
+pub use verify::{Verification, verify};

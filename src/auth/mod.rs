@@ -1,0 +1,254 @@
+//! OAuth token sources and their cache.
+//!
+//! A [`TokenSource`] knows one way to get an access token (client credentials with a secret or a
+//! client certificate, the Cloud Foundry password or refresh grant, or a token given from
+//! outside), caches it, renews it shortly before it expires, and lets exactly one request be in
+//! flight however many tasks ask at once.
+
+mod cache;
+mod grants;
+mod token;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::credentials::{ClientAuth, ServiceKey};
+use crate::error::{Error, Result, TokenError, TokenErrorKind};
+use crate::http::{HttpClient, check_url, sanitize_url};
+
+pub use cache::DEFAULT_REFRESH_SLACK;
+pub use token::AccessToken;
+
+use cache::TokenCache;
+use grants::Grant;
+
+/// Gets, caches and renews access tokens for one set of credentials.
+///
+/// Cheap to clone; clones share the cache. `Debug` shows the grant and token URL, never a
+/// secret.
+///
+/// ```no_run
+/// # async fn run(key: calm_credentials::ServiceKey) -> calm_credentials::Result<()> {
+/// use calm_credentials::{HttpClient, TokenSource};
+/// let http = HttpClient::new()?;
+/// let tokens = TokenSource::from_service_key(&key, &http)?;
+/// let token = tokens.token().await?;            // one request
+/// let again = tokens.token().await?;            // from the cache
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TokenSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    grant: Grant,
+    token_url: Option<Url>,
+    http: Option<HttpClient>,
+    cache: TokenCache,
+}
+
+impl TokenSource {
+    fn with(grant: Grant, token_url: Option<Url>, http: Option<HttpClient>) -> Self {
+        TokenSource {
+            inner: Arc::new(Inner {
+                grant,
+                token_url,
+                http,
+                cache: TokenCache::new(),
+            }),
+        }
+    }
+
+    /// Client credentials from a service key or binding.
+    ///
+    /// - Secret keys: `POST {uaa.url}/oauth/token` with the form body
+    ///   `grant_type=client_credentials&client_id=…&client_secret=…` (the form documented for the
+    ///   Service Manager and accepted by XSUAA; HTTP Basic is not used, so ids and secrets with
+    ///   `:` or non-ASCII need no extra encoding).
+    /// - X.509 keys: mutual TLS with the key's `certificate` and `key` to
+    ///   `{certurl}/oauth/token`, form body `grant_type=client_credentials&client_id=…`.
+    ///
+    /// Fails before anything is sent when the token URL is not allowed ([`check_url`]) or the
+    /// certificate and key cannot be read.
+    pub fn from_service_key(key: &ServiceKey, http: &HttpClient) -> Result<Self> {
+        let token_url = key.token_url();
+        let field = if key.is_x509() {
+            "uaa.certurl"
+        } else {
+            "uaa.url"
+        };
+        check_url(&token_url, field)?;
+        let grant = match key.client_auth() {
+            ClientAuth::Secret { secret } => Grant::ClientSecret {
+                client_id: key.client_id().to_owned(),
+                secret: secret.clone(),
+            },
+            ClientAuth::Certificate {
+                certificate,
+                key: private,
+            } => {
+                let mut pem =
+                    Vec::with_capacity(certificate.len() + private.expose_secret().len() + 2);
+                pem.extend_from_slice(private.expose_secret().as_bytes());
+                pem.push(b'\n');
+                pem.extend_from_slice(certificate.as_bytes());
+                let identity = reqwest::Identity::from_pem(&pem).map_err(|_| {
+                    Error::invalid_json(
+                        "service key",
+                        "uaa.certificate / uaa.key",
+                        "a PEM client certificate and its PEM private key (RSA, EC or PKCS#8)",
+                        "text that does not read as such",
+                        "copy the key again whole, keeping the line breaks (or \\n escapes)",
+                    )
+                })?;
+                Grant::ClientCertificate {
+                    client_id: key.client_id().to_owned(),
+                    client: http.mtls_token_client(identity)?,
+                }
+            }
+        };
+        Ok(Self::with(grant, Some(token_url), Some(http.clone())))
+    }
+
+    /// The Cloud Foundry password grant, as `cf login` does it: HTTP Basic `cf:` (empty
+    /// secret), form `grant_type=password&username=…&password=…`, and with `origin` the query
+    /// parameter `login_hint={"origin":"…"}` to pick the identity provider. Once a token with a
+    /// refresh token is held, renewal uses the refresh token and falls back to the password
+    /// only if that is refused.
+    pub fn cf_password(
+        token_url: Url,
+        username: &str,
+        password: SecretString,
+        origin: Option<&str>,
+        http: &HttpClient,
+    ) -> Result<Self> {
+        check_url(&token_url, "token URL")?;
+        let grant = Grant::Password {
+            username: username.to_owned(),
+            password,
+            origin: origin.filter(|o| !o.trim().is_empty()).map(str::to_owned),
+        };
+        Ok(Self::with(grant, Some(token_url), Some(http.clone())))
+    }
+
+    /// The Cloud Foundry refresh grant (HTTP Basic `cf:`, form
+    /// `grant_type=refresh_token&refresh_token=…`), e.g. with `CF_REFRESH_TOKEN` or the
+    /// `RefreshToken` of `~/.cf/config.json`. A rotated refresh token is used from then on.
+    pub fn cf_refresh_token(
+        token_url: Url,
+        refresh_token: SecretString,
+        http: &HttpClient,
+    ) -> Result<Self> {
+        check_url(&token_url, "token URL")?;
+        let grant = Grant::Refresh {
+            initial: refresh_token,
+        };
+        Ok(Self::with(grant, Some(token_url), Some(http.clone())))
+    }
+
+    /// Client credentials against UAA as `cf auth --client-credentials` does it (id and secret
+    /// in the form body).
+    pub fn cf_client_credentials(
+        token_url: Url,
+        client_id: &str,
+        client_secret: SecretString,
+        http: &HttpClient,
+    ) -> Result<Self> {
+        check_url(&token_url, "token URL")?;
+        let grant = Grant::ClientSecret {
+            client_id: client_id.to_owned(),
+            secret: client_secret,
+        };
+        Ok(Self::with(grant, Some(token_url), Some(http.clone())))
+    }
+
+    /// A token obtained elsewhere (e.g. `CF_ACCESS_TOKEN` or the `AccessToken` of
+    /// `~/.cf/config.json`), with or without a leading `bearer `. It cannot be renewed: when the
+    /// server refuses it, the error says to log in again.
+    pub fn static_token(token: SecretString) -> Self {
+        let text = token.expose_secret().trim();
+        let bare = match text.get(..7) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => text[7..].trim(),
+            _ => text,
+        };
+        let token = AccessToken::new(SecretString::from(bare.to_owned()), None);
+        Self::with(Grant::Static(token), None, None)
+    }
+
+    /// Renews tokens that have less than `slack` of life left (default 60 s; never more than
+    /// half a token's lifetime, so short-lived tokens are still reused). Applies to all clones.
+    pub fn with_refresh_slack(self, slack: Duration) -> Self {
+        self.inner.cache.set_slack(slack);
+        self
+    }
+
+    /// A live access token: the cached one, or a new one when it is missing, invalidated or
+    /// close to expiry. Concurrent callers share one token request.
+    pub async fn token(&self) -> Result<AccessToken> {
+        let inner = &*self.inner;
+        if let Grant::Static(token) = &inner.grant {
+            return Ok(token.clone());
+        }
+        let (Some(http), Some(url)) = (&inner.http, &inner.token_url) else {
+            return Err(Error::Config("token source has no token endpoint".into()));
+        };
+        inner
+            .cache
+            .get(|last| async move {
+                tracing::debug!(
+                    grant = inner.grant.name(),
+                    host = url.host_str().unwrap_or(""),
+                    "requesting a token"
+                );
+                inner.grant.fetch(http, url, last).await
+            })
+            .await
+    }
+
+    /// Drops the cached token, but only if it is still `token` (so a token another task already
+    /// renewed is kept). The next [`TokenSource::token`] fetches a new one.
+    pub fn invalidate(&self, token: &AccessToken) {
+        self.inner.cache.invalidate(token);
+    }
+
+    /// The token endpoint, `None` for a static token.
+    pub fn token_url(&self) -> Option<&Url> {
+        self.inner.token_url.as_ref()
+    }
+
+    /// Whether a refused token can be replaced by a new one (false for a static token).
+    pub fn can_refresh(&self) -> bool {
+        !matches!(self.inner.grant, Grant::Static(_))
+    }
+
+    /// The error for a static token the server refused.
+    pub(crate) fn refused_static_token(&self) -> Error {
+        Error::from(TokenError {
+            url: "(access token given from outside)".into(),
+            status: Some(401),
+            kind: TokenErrorKind::InvalidGrant,
+            error: Some("invalid_token".into()),
+            description: Some(
+                "the access token was refused and cannot be renewed: log in again (`cf login`) or pass a fresh token".into(),
+            ),
+        })
+    }
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("grant", &self.inner.grant.name())
+            .field(
+                "token_url",
+                &self.inner.token_url.as_ref().map(sanitize_url),
+            )
+            .field("refresh_slack", &self.inner.cache.slack())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,25 @@
+//! The HTTP transport every backend shares.
+//!
+//! - [`HttpClient`]: timeouts, retries, correlation ids, `User-Agent`, redirect rules, typed
+//!   errors ([`crate::Error::Api`] carries the platform's own code and message).
+//! - [`Request`] / [`Response`]: one logical request and its successful answer.
+//! - [`RetryPolicy`]: a pure decision over each attempt's outcome, with [`parse_retry_after`]
+//!   for every `Retry-After` form the platform sends.
+//! - [`check_url`] / [`sanitize_url`]: https only (plain http only to loopback), and URLs shown
+//!   without query or user info.
+
+mod client;
+mod request;
+mod response;
+mod retry;
+mod retry_after;
+mod url_policy;
+pub(crate) mod wire_error;
+
+pub use client::{CORRELATION_HEADER, HttpClient, HttpClientBuilder, USER_AGENT_BASE};
+pub(crate) use client::{Call, Credentials, Exchange};
+pub use request::{Method, Request};
+pub use response::Response;
+pub use retry::{AttemptOutcome, RetryDecision, RetryPolicy};
+pub use retry_after::parse_retry_after;
+pub use url_policy::{check_url, sanitize_url};
