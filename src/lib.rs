@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod cloud_foundry;
 pub mod credentials;
 pub mod error;
 pub mod http;
