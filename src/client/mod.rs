@@ -3,6 +3,7 @@
 //!
 //! - [`outcome`]: what a journey found, created and handed over.
 
+pub mod cloud_foundry;
 pub mod outcome;
 
 use std::time::Duration;
