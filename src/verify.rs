@@ -278,4 +278,13 @@ mod tests {
                 .is_none()
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn pem_and_certificate_readers_never_panic(text in ".{0,300}") {
+            let _ = normalize_public_key_pem(&text);
+            let _ = certificate_not_after(&text);
+            let _ = normalize_public_key_pem(&format!("-----BEGIN PUBLIC KEY-----{text}-----END PUBLIC KEY-----"));
+        }
+    }
 }

@@ -97,7 +97,7 @@ impl TokenSource {
                 pem.extend_from_slice(private.expose_secret().as_bytes());
                 pem.push(b'\n');
                 pem.extend_from_slice(certificate.as_bytes());
-                let identity = reqwest::Identity::from_pem(&pem).map_err(|_| {
+                let unreadable = || {
                     Error::invalid_json(
                         "service key",
                         "uaa.certificate / uaa.key",
@@ -105,10 +105,12 @@ impl TokenSource {
                         "text that does not read as such",
                         "copy the key again whole, keeping the line breaks (or \\n escapes)",
                     )
-                })?;
+                };
+                let identity = reqwest::Identity::from_pem(&pem).map_err(|_| unreadable())?;
+                let client = http.mtls_token_client(identity).map_err(|_| unreadable())?;
                 Grant::ClientCertificate {
                     client_id: key.client_id().to_owned(),
-                    client: http.mtls_token_client(identity)?,
+                    client,
                 }
             }
         };

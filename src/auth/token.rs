@@ -327,4 +327,12 @@ mod tests {
             "{text}"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn token_answers_never_panic(body in ".{0,200}") {
+            let _ = parse_token_response(body.as_bytes(), Utc::now());
+            let _ = jwt_claims(&body);
+        }
+    }
 }

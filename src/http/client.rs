@@ -446,8 +446,9 @@ impl HttpClient {
                     (outcome, Err(e))
                 }
             };
-            let builder_error = matches!(&failure, Err(e) if e.is_builder());
-            let decision = if builder_error {
+            // A request that cannot be built, or a redirect loop, fails the same way every time.
+            let permanent = matches!(&failure, Err(e) if e.is_builder() || e.is_redirect());
+            let decision = if permanent {
                 RetryDecision::Stop
             } else {
                 policy.decide(

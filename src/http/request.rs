@@ -223,4 +223,13 @@ mod tests {
         let text = format!("{r:?}");
         assert!(!text.contains("hunter"), "{text}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn query_values_round_trip(key in "[a-zA-Z_]{1,10}", value in ".{0,60}") {
+            let r = Request::get(Url::parse("https://h.example/x").unwrap()).query(&key, value.clone());
+            let pairs: Vec<(String, String)> = r.url().query_pairs().into_owned().collect();
+            proptest::prop_assert_eq!(pairs, vec![(key, value)]);
+        }
+    }
 }

@@ -148,4 +148,24 @@ mod tests {
             assert_eq!(parse_retry_after(input, now()), *expected, "{input:?}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_text(value in ".{0,80}") {
+            let _ = parse_retry_after(&value, now());
+        }
+
+        #[test]
+        fn never_panics_on_date_like_text(value in "[0-9A-Za-z :+.,-]{0,40}") {
+            let _ = parse_retry_after(&value, now());
+        }
+
+        #[test]
+        fn delta_seconds_round_trip(secs in 0u64..10_000_000) {
+            proptest::prop_assert_eq!(
+                parse_retry_after(&secs.to_string(), now()),
+                Some(Duration::from_secs(secs))
+            );
+        }
+    }
 }

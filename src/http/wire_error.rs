@@ -205,4 +205,19 @@ mod tests {
         assert_eq!(shorten("hé", 2), "hé");
         assert_eq!(shorten("", 0), "");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_stays_short(body in proptest::collection::vec(proptest::num::u8::ANY, 0..4000)) {
+            let e = parse_error_body(&body);
+            if let Some(x) = e.body_excerpt {
+                proptest::prop_assert!(x.chars().count() < 400);
+            }
+        }
+
+        #[test]
+        fn never_panics_on_json_like_text(body in r#"[\[\]{}":,a-z0-9 ]{0,200}"#) {
+            let _ = parse_error_body(body.as_bytes());
+        }
+    }
 }
