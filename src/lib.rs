@@ -13,6 +13,9 @@ pub mod setup;
 pub mod tier;
 pub mod verify;
 pub mod wait;
+#[cfg(feature = "simulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
+pub mod simulator;
 
 pub use client::{RetrieveOptions, Retrieved};
 pub use credentials::{ClientAuth, CredentialType, ServiceKey};
