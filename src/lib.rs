@@ -10,12 +10,12 @@ pub mod error;
 pub mod http;
 pub mod model;
 pub mod setup;
-pub mod tier;
-pub mod verify;
-pub mod wait;
 #[cfg(feature = "simulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
 pub mod simulator;
+pub mod tier;
+pub mod verify;
+pub mod wait;
 
 pub use client::{RetrieveOptions, Retrieved};
 pub use credentials::{ClientAuth, CredentialType, ServiceKey};

@@ -151,12 +151,13 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Picks the one ready key of a Cloud ALM API instance in the space.
+    /// Picks the oldest ready key of a Cloud ALM API instance in the space: generated
+    /// credentials were made when the tenant was provisioned, before any made by hand.
     async fn use_generated(&mut self) -> Result<()> {
         let inventory = self.cf.inventory(self.space).await?;
-        let mut ready: Vec<(ServiceInstance, ServiceCredentialBinding)> = ready_keys(inventory);
-        match ready.len() {
-            0 => Err(Error::NotFound {
+        let mut ready = ready_keys(inventory);
+        if ready.is_empty() {
+            return Err(Error::NotFound {
                 what: format!(
                     "automatically generated SAP Cloud ALM API credentials in space `{}`",
                     self.space.name
@@ -164,22 +165,30 @@ impl Run<'_> {
                 hint: "the tenant's tier says they were generated, but no instance of the offering in this space has a ready service key; \
                        look in another space, in the BTP cockpit or the Landscape Management app, or name the instance and key to create"
                     .into(),
-            }),
-            1 => {
-                let (instance, key) = ready.remove(0);
-                self.found(format!("service key `{}` of instance `{}`", key.name(), instance.name));
-                self.instance = Lookup::Found(instance);
-                self.key = Lookup::Found(key);
-                Ok(())
-            }
-            _ => Err(Error::Ambiguous {
-                what: format!("generated credentials in space `{}`", self.space.name),
-                candidates: ready
-                    .iter()
-                    .map(|(i, k)| format!("{}/{}", i.name, k.name()))
-                    .collect(),
-            }),
+            });
         }
+        let (instance, key) = ready.remove(0);
+        if !ready.is_empty() {
+            let others: Vec<String> = ready
+                .iter()
+                .map(|(i, k)| format!("{}/{}", i.name, k.name()))
+                .collect();
+            self.cf.note(format!(
+                "several service keys exist in space `{}`; using the oldest, {}/{} (others: {}); name instance and key to pick another",
+                self.space.name,
+                instance.name,
+                key.name(),
+                others.join(", ")
+            ));
+        }
+        self.found(format!(
+            "service key `{}` of instance `{}`",
+            key.name(),
+            instance.name
+        ));
+        self.instance = Lookup::Found(instance);
+        self.key = Lookup::Found(key);
+        Ok(())
     }
 
     async fn ensure_instance(&mut self, name: &str, parameters: &serde_json::Value) -> Result<()> {
@@ -298,9 +307,10 @@ fn create_failed(instance: &ServiceInstance) -> bool {
         .is_some_and(|o| o.kind == "create" && o.is_failed())
 }
 
-/// The keys whose create succeeded, with their instances (pure).
+/// The keys whose create succeeded, with their instances, oldest first (keys without a
+/// creation time last, then by name) (pure).
 fn ready_keys(inventory: Vec<InstanceKeys>) -> Vec<(ServiceInstance, ServiceCredentialBinding)> {
-    inventory
+    let mut ready: Vec<_> = inventory
         .into_iter()
         .flat_map(|entry| {
             let instance = entry.instance;
@@ -310,5 +320,33 @@ fn ready_keys(inventory: Vec<InstanceKeys>) -> Vec<(ServiceInstance, ServiceCred
                 .filter(|k| k.is_ready())
                 .map(move |k| (instance.clone(), k))
         })
-        .collect()
+        .collect();
+    ready.sort_by(|(_, a), (_, b)| {
+        let when = |k: &ServiceCredentialBinding| (k.created_at.is_none(), k.created_at);
+        when(a).cmp(&when(b)).then_with(|| a.name().cmp(b.name()))
+    });
+    ready
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ready_keys_oldest_first_failed_ones_left_out() {
+        let instance: ServiceInstance =
+            serde_json::from_value(json!({"guid": "i", "name": "a"})).unwrap();
+        let keys: Vec<ServiceCredentialBinding> = serde_json::from_value(json!([
+            {"guid": "k1", "name": "new", "created_at": "2024-05-01T00:00:00Z"},
+            {"guid": "k2", "name": "undated"},
+            {"guid": "k3", "name": "old", "created_at": "2023-07-01T00:00:00Z"},
+            {"guid": "k4", "name": "bad", "created_at": "2020-01-01T00:00:00Z",
+             "last_operation": {"type": "create", "state": "failed"}}
+        ]))
+        .unwrap();
+        let got = ready_keys(vec![InstanceKeys { instance, keys }]);
+        let names: Vec<&str> = got.iter().map(|(_, k)| k.name()).collect();
+        assert_eq!(names, ["old", "new", "undated"]);
+    }
 }
