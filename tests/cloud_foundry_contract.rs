@@ -1108,3 +1108,32 @@ async fn generated_credentials_are_discovered_in_the_space() {
     .unwrap();
     assert_eq!(got.credential.name, "SID_100_00");
 }
+
+#[tokio::test]
+async fn refused_login_and_debug_output_never_show_secrets() {
+    let server = MockServer::start().await;
+    mount_root(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/token"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": "invalid_grant", "error_description": "Bad credentials"}),
+        ))
+        .mount(&server)
+        .await;
+    let login = CfLogin::builder()
+        .api_url(server.uri())
+        .password("alice", SecretString::from("hunter2-PASSWORD"))
+        .env(no_env())
+        .config_file(None)
+        .build()
+        .unwrap();
+    let cf = CloudFoundry::connect(login.clone(), fast_http())
+        .await
+        .unwrap();
+    let err = cf.org("acme").await.unwrap_err();
+    let shown = format!("{err} {err:?} {cf:?} {login:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("invalid_grant"), "{shown}");
+    let warm = warm(&server);
+    assert!(!format!("{warm:?}").contains("warm-token"));
+}

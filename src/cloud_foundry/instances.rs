@@ -7,6 +7,7 @@ use url::Url;
 
 use super::CloudFoundry;
 use super::errors::{Unprocessable, unprocessable};
+use super::jobs::job_errors_message;
 use super::paging::{Pages, list_url};
 use super::types::{LastOperation, ServiceInstance, ServicePlan, Space};
 use crate::client::Provenance;
@@ -156,12 +157,14 @@ impl CloudFoundry {
         match self.await_job(job_url, operation, wait).await? {
             super::jobs::JobEnd::Complete(_) => {}
             super::jobs::JobEnd::Failed(job) => {
-                let fallback = self
-                    .find_instance(&space.guid, name)
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|i| self.url(&format!("/v3/service_instances/{}", i.guid)).ok());
+                let needs_lookup =
+                    job_errors_message(&job).is_none() && job.resource_link().is_none();
+                let mut fallback = None;
+                if needs_lookup {
+                    let found = self.find_instance(&space.guid, name).await.ok().flatten();
+                    fallback = found
+                        .and_then(|i| self.url(&format!("/v3/service_instances/{}", i.guid)).ok());
+                }
                 return Err(self.job_failure(&job, operation, fallback).await);
             }
         }

@@ -6,7 +6,7 @@ use url::Url;
 use super::CloudFoundry;
 use super::errors::{DetailsNotFound, Unprocessable, classify_details_404, detail, unprocessable};
 use super::instances::{MAX_CREATE_ATTEMPTS, pause_before_retry};
-use super::jobs::JobEnd;
+use super::jobs::{JobEnd, job_errors_message};
 use super::paging::{Pages, list_url};
 use super::types::{LastOperation, ServiceCredentialBinding, ServiceInstance};
 use crate::client::Provenance;
@@ -205,15 +205,13 @@ impl CloudFoundry {
         let job = match self.await_job(job_url, operation, wait).await? {
             JobEnd::Complete(job) => job,
             JobEnd::Failed(job) => {
-                let fallback = match job.resource_link() {
-                    Some(_) => None,
-                    None => self
-                        .find_key(&instance.guid, name)
-                        .await
-                        .ok()
-                        .flatten()
-                        .and_then(|k| key_path(self, &k.guid, "").ok()),
-                };
+                let needs_lookup =
+                    job_errors_message(&job).is_none() && job.resource_link().is_none();
+                let mut fallback = None;
+                if needs_lookup {
+                    let found = self.find_key(&instance.guid, name).await.ok().flatten();
+                    fallback = found.and_then(|k| key_path(self, &k.guid, "").ok());
+                }
                 return Err(self.job_failure(&job, operation, fallback).await);
             }
         };
