@@ -439,7 +439,7 @@ async fn instance_create_202_job_processing_polling_complete() {
         mount_once(
             &server,
             Mock::given(method("GET")).and(path("/v3/jobs/j1")),
-            ok(job("j1", state)),
+            ok(json!({"guid": "j1", "state": state, "warnings": [{"detail": "broker is slow today"}]})),
         )
         .await;
     }
@@ -452,8 +452,8 @@ async fn instance_create_202_job_processing_polling_complete() {
         .expect(1)
         .mount(&server)
         .await;
-    let cf = warm(&server);
     let (progress, seen) = events();
+    let cf = warm(&server).with_progress(progress.clone());
     let plan = serde_json::from_value(json!({"guid": "p1", "name": "standard"})).unwrap();
     let w = wait().progress(progress);
     let (si, prov) = cf
@@ -477,6 +477,14 @@ async fn instance_create_202_job_processing_polling_complete() {
         })
         .collect();
     assert_eq!(states, ["PROCESSING", "POLLING"]);
+    assert_eq!(
+        cf.warnings(),
+        ["broker is slow today"],
+        "job warnings once, not per poll"
+    );
+    assert!(seen.lock().unwrap().iter().any(
+        |e| matches!(e, ProgressEvent::Note { message } if message.contains("broker is slow today"))
+    ));
 }
 
 async fn failing_key_create(job_body: Value, key_lookup: Option<Value>) -> Error {

@@ -117,7 +117,9 @@ impl CloudFoundry {
         })
     }
 
-    /// The same connection reporting warnings and progress to `progress`.
+    /// The same connection reporting warnings, found/creating events and job warnings to
+    /// `progress` (waits report their states to their own [`crate::wait::WaitOptions::progress`];
+    /// the executor passes one callback to both).
     pub fn with_progress(&self, progress: Progress) -> Self {
         CloudFoundry {
             progress,
