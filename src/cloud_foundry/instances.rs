@@ -104,7 +104,9 @@ impl CloudFoundry {
         self.emit(ProgressEvent::Creating {
             what: format!("service instance `{name}` in space `{}`", space.name),
         });
-        for attempt in 1..=MAX_CREATE_ATTEMPTS {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let request = Request::post(self.url("/v3/service_instances")?).json(body.clone());
             let error = match self.send(request).await {
                 Ok(response) => {
@@ -143,7 +145,6 @@ impl CloudFoundry {
             }
             tokio::time::sleep(pause_before_retry(&error, attempt)).await;
         }
-        unreachable!("the loop returns on its last attempt")
     }
 
     async fn finish_instance_job(

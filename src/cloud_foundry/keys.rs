@@ -122,7 +122,9 @@ impl CloudFoundry {
             "name": name,
             "relationships": {"service_instance": {"data": {"guid": instance.guid.as_str()}}},
         });
-        for attempt in 1..=MAX_CREATE_ATTEMPTS {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let request =
                 Request::post(self.url("/v3/service_credential_bindings")?).json(body.clone());
             let error = match self.send(request).await {
@@ -175,7 +177,6 @@ impl CloudFoundry {
             }
             tokio::time::sleep(pause_before_retry(&error, attempt)).await;
         }
-        unreachable!("the loop returns on its last attempt")
     }
 
     /// Deletes the key and waits for the deletion job. A key that is already gone is not an
