@@ -45,6 +45,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod cloud_foundry;
 pub mod credentials;
 pub mod error;
 pub mod http;
@@ -67,5 +68,6 @@ pub use tier::{ProvisioningTier, TierFacts, provisioning_tier};
 
 pub use auth::{AccessToken, TokenSource};
 pub use http::HttpClient;
+pub use cloud_foundry::CloudFoundry;
 pub use service_manager::ServiceManager;
 pub use verify::{Verification, verify};

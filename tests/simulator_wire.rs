@@ -10,6 +10,27 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
+/// Operation duration for tests that observe "in progress": long enough for a few requests on a
+/// loaded machine; completion is polled, never slept for.
+const SLOW_OP: Duration = Duration::from_millis(1500);
+
+/// Polls a Service Manager path until `done(status, body)` (deadline 10 s).
+async fn poll_sm(
+    sim: &Simulator,
+    token: &str,
+    path: &str,
+    done: impl Fn(StatusCode, &Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = sm_get(sim, token, path).await;
+        if done(status, &body) || Instant::now() > deadline {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn client() -> Client {
     Client::new()
 }
@@ -506,7 +527,7 @@ async fn sync_201_and_async_202_with_operation_polling() {
     let body: Value = sync.json().await.unwrap();
     assert_eq!(body["last_operation"]["state"], "succeeded");
     assert_eq!(body["ready"], true);
-    sim.set_operation_duration(Duration::from_millis(300));
+    sim.set_operation_duration(SLOW_OP);
     let started = create_instance(&sim, &token, "async-one", "").await;
     assert_eq!(started.status(), 202);
     let location = started.headers()["location"].to_str().unwrap().to_owned();
@@ -520,9 +541,12 @@ async fn sync_201_and_async_202_with_operation_polling() {
         (op["state"].clone(), op["type"].clone()),
         (json!("in progress"), json!("create"))
     );
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    let (_, op) = sm_get(&sim, &token, &location).await;
+    let op = poll_sm(&sim, &token, &location, |s, op| {
+        s == 200 && op["state"] == "succeeded"
+    })
+    .await;
     assert_eq!(op["state"], "succeeded");
+    sim.set_operation_duration(Duration::from_millis(100));
     // Explicit async=false holds the request, then answers 201.
     let held = Instant::now();
     assert_eq!(
@@ -531,8 +555,9 @@ async fn sync_201_and_async_202_with_operation_polling() {
             .status(),
         201
     );
-    assert!(held.elapsed() >= Duration::from_millis(250));
+    assert!(held.elapsed() >= Duration::from_millis(100));
     // Pending visibility as 404, and delete 202 then 404.
+    sim.set_operation_duration(SLOW_OP);
     sim.set_async_mode(AsyncMode::Async);
     sim.set_pending_visibility(PendingVisibility::NotFound);
     let hidden = create_instance(&sim, &token, "hidden", "").await;
@@ -556,8 +581,9 @@ async fn sync_201_and_async_202_with_operation_polling() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), 202);
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    let (status, body) = sm_get(&sim, &token, &format!("/v1/service_instances/{id}")).await;
+    let path = format!("/v1/service_instances/{id}");
+    let body = poll_sm(&sim, &token, &path, |s, _| s == 404).await;
+    let (status, body) = (StatusCode::NOT_FOUND, body);
     assert_eq!(
         (status.as_u16(), body["error"].clone()),
         (404, json!("NotFound"))
@@ -610,7 +636,7 @@ async fn binding_conflicts_and_instance_in_progress() {
         .await
         .unwrap();
     assert_eq!(patched.status(), 400);
-    sim.set_operation_duration(Duration::from_millis(300));
+    sim.set_operation_duration(SLOW_OP);
     let started = create_instance(&sim, &token, "slow-instance", "?async=true").await;
     let slow_id = started.headers()["location"]
         .to_str()
@@ -729,7 +755,7 @@ async fn cf_discovery_orgs_and_pagination() {
 #[tokio::test]
 async fn cf_instance_and_key_lifecycle() {
     let sim = Simulator::start().await.unwrap();
-    sim.set_operation_duration(Duration::from_millis(300));
+    sim.set_operation_duration(SLOW_OP);
     let cf = cf_token(&sim).await;
     let (_, spaces) = cf_get(&sim, &cf, "/v3/spaces?names=DEV").await;
     let space = spaces["resources"][0]["guid"].as_str().unwrap().to_owned();
@@ -740,6 +766,7 @@ async fn cf_instance_and_key_lifecycle() {
         "relationships": {"space": {"data": {"guid": space}}, "service_plan": {"data": {"guid": plan}}}});
     let created = cf_post(&sim, &cf, "/v3/service_instances", body.clone()).await;
     assert_eq!(created.status(), 202);
+    let instance_job = created.headers()["location"].to_str().unwrap().to_owned();
     assert!(
         created.headers()["location"]
             .to_str()
@@ -770,11 +797,16 @@ async fn cf_instance_and_key_lifecycle() {
         busy.json::<Value>().await.unwrap()["errors"][0]["detail"],
         "There is an operation in progress for the service instance"
     );
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        poll_job(&sim, &cf, &instance_job).await["state"],
+        "COMPLETE"
+    );
     let started = cf_post(&sim, &cf, "/v3/service_credential_bindings", key.clone()).await;
     assert_eq!(started.status(), 202);
     let job_url = started.headers()["location"].to_str().unwrap().to_owned();
     assert!(job_url.starts_with(sim.cf_api_url().as_str()));
+    let (_, job) = cf_get(&sim, &cf, &job_url).await;
+    assert!(job["state"] == "PROCESSING" || job["state"] == "POLLING");
     let dup = cf_post(&sim, &cf, "/v3/service_credential_bindings", key).await;
     assert_eq!(dup.status(), 422);
     let err: Value = dup.json().await.unwrap();
@@ -803,10 +835,7 @@ async fn cf_instance_and_key_lifecycle() {
         body["errors"][0]["detail"],
         "Creation of service key in progress"
     );
-    let (_, job) = cf_get(&sim, &cf, &job_url).await;
-    assert!(job["state"] == "PROCESSING" || job["state"] == "POLLING");
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    let (_, job) = cf_get(&sim, &cf, &job_url).await;
+    let job = poll_job(&sim, &cf, &job_url).await;
     assert_eq!(job["state"], "COMPLETE");
     assert!(
         job["links"]["service_credential_binding"]["href"]
@@ -825,6 +854,18 @@ async fn cf_instance_and_key_lifecycle() {
         body["credentials"]["uaa"]["credential-type"],
         "instance-secret"
     );
+}
+
+/// Polls a job until it is terminal (deadline 10 s).
+async fn poll_job(sim: &Simulator, token: &str, url: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, job) = cf_get(sim, token, url).await;
+        if job["state"] == "COMPLETE" || job["state"] == "FAILED" || Instant::now() > deadline {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

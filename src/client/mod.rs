@@ -6,6 +6,7 @@
 //!   [`service_manager::retrieve`], [`service_manager::list`], [`service_manager::discover`],
 //!   [`service_manager::rotate`].
 
+pub mod cloud_foundry;
 pub mod outcome;
 pub mod service_manager;
 

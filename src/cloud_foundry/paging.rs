@@ -1,0 +1,222 @@
+//! Cloud Foundry list answers: building filtered list URLs and following `pagination.next.href`
+//! lazily, page by page, until it is `null`.
+
+use std::collections::HashSet;
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::CloudFoundry;
+use super::types::{Paginated, Pagination};
+use crate::error::{Error, Result};
+use crate::http::sanitize_url;
+
+/// Most pages one list may have before the answer is taken as a loop.
+pub const MAX_PAGES: usize = 10_000;
+
+/// A list URL: `base` joined with `path`, with each filter's values percent-encoded and joined by
+/// a literal comma (Cloud Controller's "any of"), so a comma inside a value travels as `%2C`.
+pub fn list_url(base: &Url, path: &str, filters: &[(&str, &[&str])]) -> Result<Url> {
+    let mut url = base.join(path).map_err(|e| Error::InvalidUrl {
+        field: "Cloud Foundry API URL".into(),
+        reason: e.to_string(),
+    })?;
+    let query = filters
+        .iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(key, values)| {
+            let joined = values
+                .iter()
+                .map(|v| encode(v))
+                .collect::<Vec<_>>()
+                .join(",");
+            format!("{}={joined}", encode(key))
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    url.set_query((!query.is_empty()).then_some(query.as_str()));
+    Ok(url)
+}
+
+/// Percent-encodes a query component (space as `%20`, comma as `%2C`).
+pub fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// The next page to read, or `None` on the last page.
+///
+/// Refuses a `next` that points at a page already read (a server loop) or at another origin
+/// than the API (the token must not travel there), and stops after [`MAX_PAGES`].
+pub fn next_page_url(
+    api: &Url,
+    pagination: &Pagination,
+    visited: &mut HashSet<String>,
+) -> Result<Option<Url>> {
+    let Some(next) = pagination.next.as_ref() else {
+        return Ok(None);
+    };
+    let url = api
+        .join(&next.href)
+        .map_err(|_| bad_next("a URL", "text that is not a URL"))?;
+    if url.origin() != api.origin() {
+        return Err(bad_next(
+            "a link on the API's own host",
+            "a link to another host",
+        ));
+    }
+    if visited.len() >= MAX_PAGES {
+        return Err(bad_next("at most 10000 pages", "more pages"));
+    }
+    if !visited.insert(url.as_str().to_owned()) {
+        return Err(bad_next(
+            "a page not read yet",
+            &format!("a link back to {}", sanitize_url(&url)),
+        ));
+    }
+    Ok(Some(url))
+}
+
+fn bad_next(expected: &str, found: &str) -> Error {
+    Error::invalid_json(
+        "Cloud Foundry list answer",
+        "pagination.next.href",
+        expected,
+        found,
+        "the server's pagination is broken; retry, and report it to the platform operator if it persists",
+    )
+}
+
+/// A list read lazily: one request per [`Pages::next_page`].
+#[derive(Debug)]
+pub struct Pages<'a, T> {
+    cf: &'a CloudFoundry,
+    next: Option<Url>,
+    visited: HashSet<String>,
+    _item: PhantomData<fn() -> T>,
+}
+
+impl<'a, T: DeserializeOwned> Pages<'a, T> {
+    /// A list starting at `first`.
+    pub fn new(cf: &'a CloudFoundry, first: Url) -> Self {
+        let mut visited = HashSet::new();
+        visited.insert(first.as_str().to_owned());
+        Pages {
+            cf,
+            next: Some(first),
+            visited,
+            _item: PhantomData,
+        }
+    }
+
+    /// The next page's resources, or `None` when the list is exhausted.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        let page: Paginated<T> = self.cf.get_json(url).await?;
+        self.next = next_page_url(self.cf.api_url(), &page.pagination, &mut self.visited)?;
+        Ok(Some(page.resources))
+    }
+
+    /// Every resource on every page.
+    pub async fn collect_all(mut self) -> Result<Vec<T>> {
+        let mut all = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            all.extend(page);
+        }
+        Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud_foundry::types::Link;
+    use proptest::prelude::*;
+
+    fn api() -> Url {
+        Url::parse("https://api.cf.example").unwrap()
+    }
+
+    fn pagination(next: Option<&str>) -> Pagination {
+        serde_json::from_value(serde_json::json!({
+            "next": next.map(|h| serde_json::json!({"href": h}))
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn list_url_encodes_values_and_joins_with_commas() {
+        let url = list_url(
+            &api(),
+            "/v3/service_instances",
+            &[
+                ("names", &["a,b", "c d"]),
+                ("space_guids", &["s1"]),
+                ("x", &[]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://api.cf.example/v3/service_instances?names=a%2Cb,c%20d&space_guids=s1"
+        );
+    }
+
+    #[test]
+    fn follows_next_until_null_and_guards_loops_and_hosts() {
+        let mut seen = HashSet::new();
+        let p2 = pagination(Some("https://api.cf.example/v3/x?page=2"));
+        let got = next_page_url(&api(), &p2, &mut seen).unwrap().unwrap();
+        assert_eq!(got.query(), Some("page=2"));
+        assert!(next_page_url(&api(), &p2, &mut seen).is_err());
+        assert!(
+            next_page_url(&api(), &pagination(None), &mut seen)
+                .unwrap()
+                .is_none()
+        );
+        let other = pagination(Some("https://evil.example/v3/x?page=3"));
+        let err = next_page_url(&api(), &other, &mut seen).unwrap_err();
+        assert!(err.to_string().contains("another host"), "{err}");
+        let relative = Pagination {
+            next: Some(Link {
+                href: "/v3/x?page=4".into(),
+            }),
+            ..Pagination::default()
+        };
+        assert!(
+            next_page_url(&api(), &relative, &mut seen)
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn next_href_never_panics_and_never_repeats(hrefs in proptest::collection::vec(".{0,40}", 0..20)) {
+            let mut seen = HashSet::new();
+            let mut accepted = HashSet::new();
+            for h in hrefs {
+                if let Ok(Some(url)) = next_page_url(&api(), &pagination(Some(&h)), &mut seen) {
+                    prop_assert_eq!(url.origin(), api().origin());
+                    prop_assert!(accepted.insert(url.to_string()));
+                }
+            }
+        }
+
+        #[test]
+        fn list_url_round_trips_values(values in proptest::collection::vec("[^\u{0}]{0,12}", 1..4)) {
+            let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+            let url = list_url(&api(), "/v3/x", &[("names", &refs)]).unwrap();
+            let raw = url.query().unwrap_or_default().strip_prefix("names=").unwrap_or_default().to_owned();
+            let decoded: Vec<String> = raw
+                .split(',')
+                .map(|p| url::form_urlencoded::parse(format!("v={p}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default())
+                .collect();
+            prop_assert_eq!(decoded, values);
+        }
+    }
+}

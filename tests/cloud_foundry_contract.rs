@@ -1,0 +1,1147 @@
+//! Contract tests of the Cloud Foundry v3 backend against a wiremock Cloud Controller and UAA on
+//! loopback: login, lookups, jobs, get-or-create, error classification, paging, warnings and
+//! request counts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use calm_credentials::client::cloud_foundry::retrieve_in;
+use calm_credentials::client::{Provenance, RetrieveOptions};
+use calm_credentials::cloud_foundry::{CfCredentials, CfLogin, CloudFoundry, Space};
+use calm_credentials::http::{HttpClient, RetryPolicy};
+use calm_credentials::model::{InstanceId, SpaceId};
+use calm_credentials::setup::{Environment, PlanRequest, Purpose};
+use calm_credentials::wait::{Progress, ProgressEvent, WaitOptions};
+use calm_credentials::{Error, ProvisioningTier, TokenSource};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use url::Url;
+use wiremock::matchers::{
+    body_partial_json, body_string_contains, header, method, path, query_param,
+};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const CLIENT_SECRET: &str = "calm-KEY-secret-value";
+
+fn fast_http() -> HttpClient {
+    HttpClient::builder()
+        .retry_policy(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_millis(50),
+        })
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+fn wait() -> WaitOptions {
+    WaitOptions::with_timeout(Duration::from_secs(5))
+        .intervals(Duration::from_millis(1), Duration::from_millis(5))
+}
+
+fn opts(create: bool) -> RetrieveOptions {
+    let mut o = RetrieveOptions::default().create(create);
+    o.wait = wait();
+    o
+}
+
+fn api(server: &MockServer) -> Url {
+    Url::parse(&server.uri()).unwrap()
+}
+
+/// A connection with a warm static token: no token requests.
+fn warm(server: &MockServer) -> CloudFoundry {
+    CloudFoundry::with_token_source(
+        api(server),
+        TokenSource::static_token(SecretString::from("warm-token")),
+        fast_http(),
+    )
+    .unwrap()
+}
+
+fn space() -> Space {
+    Space::new("space-1", "dev")
+}
+
+fn page(resources: Value, next: Option<String>) -> Value {
+    json!({
+        "pagination": {"total_results": resources.as_array().map_or(0, Vec::len),
+                       "next": next.map(|h| json!({"href": h}))},
+        "resources": resources
+    })
+}
+
+fn ok(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn accepted(server: &MockServer, job: &str) -> ResponseTemplate {
+    ResponseTemplate::new(202).insert_header("Location", format!("{}/v3/jobs/{job}", server.uri()))
+}
+
+fn cf_error(status: u16, code: i64, title: &str, detail: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(json!({"errors": [{"code": code, "title": title, "detail": detail}]}))
+}
+
+fn instance(guid: &str, name: &str, state: &str) -> Value {
+    json!({"guid": guid, "name": name, "type": "managed",
+           "created_at": "2024-03-01T10:00:00Z",
+           "last_operation": {"type": "create", "state": state, "description": "broker says hi"},
+           "relationships": {"space": {"data": {"guid": "space-1"}},
+                             "service_plan": {"data": {"guid": "plan-1"}}}})
+}
+
+fn key(guid: &str, name: &str, state: &str) -> Value {
+    json!({"guid": guid, "name": name, "type": "key",
+           "last_operation": {"type": "create", "state": state, "description": null},
+           "relationships": {"service_instance": {"data": {"guid": "si-1"}}}})
+}
+
+fn details() -> Value {
+    json!({"credentials": {
+        "endpoints": {"Api": "https://eu10.alm.cloud.sap/api"},
+        "uaa": {"clientid": "sb-calm!b1|sapcloudalm!b2", "clientsecret": CLIENT_SECRET,
+                "url": "https://acme.authentication.eu10.hana.ondemand.com",
+                "identityzone": "acme", "credential-type": "instance-secret"}},
+        "syslog_drain_url": null, "volume_mounts": []})
+}
+
+fn job(guid: &str, state: &str) -> Value {
+    json!({"guid": guid, "operation": "service_keys.create", "state": state, "errors": [], "warnings": [],
+           "links": {"self": {"href": format!("/v3/jobs/{guid}")}}})
+}
+
+async fn mount_once(server: &MockServer, m: wiremock::MockBuilder, r: ResponseTemplate) {
+    m.respond_with(r)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn events() -> (Progress, Arc<Mutex<Vec<ProgressEvent>>>) {
+    let store = Arc::new(Mutex::new(Vec::new()));
+    let sink = store.clone();
+    (
+        Progress::new(move |e| sink.lock().unwrap().push(e.clone())),
+        store,
+    )
+}
+
+fn calm_request(tier: Option<ProvisioningTier>) -> PlanRequest {
+    PlanRequest::new(
+        tier,
+        Purpose::OperationsMonitoring,
+        Environment::CloudFoundry,
+    )
+    .instance_name("calm-api")
+    .credential_name("calm-key")
+}
+
+// ---------------------------------------------------------------- login
+
+fn no_env() -> HashMap<String, String> {
+    HashMap::new()
+}
+
+async fn mount_root(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/"))
+        .respond_with(ok(json!({"links": {
+            "self": {"href": server.uri()},
+            "login": {"href": format!("{}/login", server.uri())},
+            "uaa": {"href": format!("{}/uaa", server.uri())},
+            "credhub": null}})))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn mount_orgs_needing(server: &MockServer, token: &str) {
+    Mock::given(method("GET"))
+        .and(path("/v3/organizations"))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .respond_with(ok(page(json!([{"guid": "o1", "name": "acme"}]), None)))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn token(t: &str) -> ResponseTemplate {
+    ok(
+        json!({"access_token": t, "token_type": "bearer", "expires_in": 3600, "refresh_token": "r2"}),
+    )
+}
+
+#[tokio::test]
+async fn discovery_then_password_grant_with_origin_login_hint() {
+    let server = MockServer::start().await;
+    mount_root(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/token"))
+        .and(query_param("login_hint", r#"{"origin":"corp-idp"}"#))
+        .and(header("authorization", "Basic Y2Y6")) // cf:
+        .and(body_string_contains("grant_type=password"))
+        .and(body_string_contains("username=alice%40example.com"))
+        .respond_with(token("pw-token"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_orgs_needing(&server, "pw-token").await;
+    let login = CfLogin::builder()
+        .api_url(server.uri())
+        .password("alice@example.com", SecretString::from("pa55-word"))
+        .origin("corp-idp")
+        .env(no_env())
+        .config_file(None)
+        .build()
+        .unwrap();
+    let cf = CloudFoundry::connect(login, fast_http()).await.unwrap();
+    assert_eq!(cf.login_url().unwrap().path(), "/login");
+    assert_eq!(cf.org("acme").await.unwrap().guid.as_str(), "o1");
+}
+
+#[tokio::test]
+async fn refresh_and_client_credentials_grants() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/"))
+        .respond_with(ok(
+            json!({"links": {"login": {"href": format!("{}/login", server.uri())}}}),
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/token"))
+        .and(body_string_contains(
+            "grant_type=refresh_token&refresh_token=rt-1",
+        ))
+        .respond_with(token("refreshed"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("client_id=ci-bot"))
+        .and(body_string_contains("client_secret=ci-s3cret"))
+        .respond_with(token("cc-token"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_orgs_needing(&server, "refreshed").await;
+    mount_orgs_needing(&server, "cc-token").await;
+    let env = HashMap::from([
+        ("CF_API_URL".to_string(), server.uri()),
+        ("CF_REFRESH_TOKEN".to_string(), "rt-1".to_string()),
+    ]);
+    let login = CfLogin::builder()
+        .env(env)
+        .config_file(None)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        login.credentials,
+        CfCredentials::RefreshToken { .. }
+    ));
+    let cf = CloudFoundry::connect(login, fast_http()).await.unwrap();
+    cf.org("acme").await.unwrap();
+    let login = CfLogin::builder()
+        .api_url(server.uri())
+        .client_credentials("ci-bot", SecretString::from("ci-s3cret"))
+        .env(no_env())
+        .config_file(None)
+        .build()
+        .unwrap();
+    let cf = CloudFoundry::connect(login, fast_http()).await.unwrap();
+    cf.org("acme").await.unwrap();
+}
+
+fn write_config(dir: &std::path::Path, server: &MockServer) {
+    std::fs::create_dir_all(dir.join(".cf")).unwrap();
+    let config = json!({
+        "ConfigVersion": 3, "Target": server.uri(),
+        "AuthorizationEndpoint": format!("{}/login", server.uri()),
+        "AccessToken": "bearer file-access", "RefreshToken": "file-refresh",
+        "UAAOAuthClient": "cf", "UAAOAuthClientSecret": "", "UAAGrantType": "",
+        "OrganizationFields": {"GUID": "org-guid", "Name": "acme"},
+        "SpaceFields": {"GUID": "space-guid", "Name": "dev", "AllowSSH": true}
+    });
+    std::fs::write(dir.join(".cf/config.json"), config.to_string()).unwrap();
+}
+
+fn temp_home() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("calm-cf-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn cf_config_json_is_reused_without_discovery() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/"))
+        .respond_with(ok(json!({})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/token"))
+        .and(header("authorization", "Basic Y2Y6"))
+        .and(body_string_contains(
+            "grant_type=refresh_token&refresh_token=file-refresh",
+        ))
+        .respond_with(token("from-file"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_orgs_needing(&server, "from-file").await;
+    let home = temp_home();
+    write_config(&home, &server);
+    let env = HashMap::from([("CF_HOME".to_string(), home.display().to_string())]);
+    let login = CfLogin::builder().env(env).build().unwrap();
+    assert_eq!(login.org.as_deref(), Some("acme"));
+    assert_eq!(
+        login.space_guid.as_ref().map(SpaceId::as_str),
+        Some("space-guid")
+    );
+    assert!(matches!(
+        login.credentials,
+        CfCredentials::RefreshToken { .. }
+    ));
+    assert!(!format!("{login:?}").contains("file-refresh"));
+    let cf = CloudFoundry::connect(login, fast_http()).await.unwrap();
+    cf.org("acme").await.unwrap();
+    std::fs::remove_dir_all(home).ok();
+}
+
+#[tokio::test]
+async fn environment_wins_over_config_json_and_other_targets_ignore_it() {
+    let server = MockServer::start().await;
+    let home = temp_home();
+    write_config(&home, &server);
+    let env = HashMap::from([
+        ("CF_HOME".to_string(), home.display().to_string()),
+        ("CF_USERNAME".to_string(), "bob".to_string()),
+        ("CF_PASSWORD".to_string(), "env-pw".to_string()),
+    ]);
+    let login = CfLogin::builder().env(env.clone()).build().unwrap();
+    assert!(
+        matches!(login.credentials, CfCredentials::Password { ref username, .. } if username == "bob")
+    );
+    assert_eq!(login.api_url, api(&server), "API URL from the file");
+    assert!(login.login_url.is_some());
+    // Explicit API URL of another foundation: the file's tokens and login URL do not apply.
+    let login = CfLogin::builder()
+        .api_url("https://api.other.example")
+        .env(env)
+        .build()
+        .unwrap();
+    assert!(login.login_url.is_none());
+    assert!(login.org.is_none());
+    let only_file_other_target = CfLogin::builder()
+        .api_url("https://api.other.example")
+        .env(HashMap::from([(
+            "CF_HOME".to_string(),
+            home.display().to_string(),
+        )]))
+        .build();
+    assert!(matches!(only_file_other_target, Err(Error::Config(_))));
+    std::fs::remove_dir_all(home).ok();
+}
+
+// ---------------------------------------------------------------- lookups
+
+#[tokio::test]
+async fn org_and_space_match_case_insensitively() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/organizations"))
+        .and(query_param("names", "ACME"))
+        .respond_with(ok(page(json!([{"guid": "o1", "name": "acme"}]), None)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/spaces"))
+        .and(query_param("names", "dev"))
+        .and(query_param("organization_guids", "o1"))
+        .respond_with(ok(page(json!([{"guid": "s1", "name": "Dev"}]), None)))
+        .mount(&server)
+        .await;
+    let cf = warm(&server);
+    let s = cf.find_space("ACME", "dev").await.unwrap();
+    assert_eq!((s.guid.as_str(), s.name.as_str()), ("s1", "Dev"));
+    Mock::given(method("GET"))
+        .and(path("/v3/organizations"))
+        .respond_with(ok(page(json!([]), None)))
+        .mount(&server)
+        .await;
+    let err = cf.org("nope").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+async fn mount_plans(server: &MockServer, plans: Value) {
+    Mock::given(method("GET"))
+        .and(path("/v3/service_plans"))
+        .and(query_param("names", "standard"))
+        .and(query_param("service_offering_names", "SAPCloudALMAPIs"))
+        .respond_with(ok(page(plans, None)))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn plan_zero_one_or_two_matches() {
+    for (plans, want) in [
+        (json!([]), "entitlement"),
+        (json!([{"guid": "p1", "name": "standard"}]), "ok"),
+        (
+            json!([{"guid": "p1", "name": "standard"}, {"guid": "p2", "name": "standard"}]),
+            "broker",
+        ),
+    ] {
+        let server = MockServer::start().await;
+        mount_plans(&server, plans).await;
+        let got = warm(&server)
+            .service_plan("SAPCloudALMAPIs", "standard", Some(&space()))
+            .await;
+        match (got, want) {
+            (Ok(p), "ok") => assert_eq!(p.guid.as_str(), "p1"),
+            (Err(Error::EntitlementMissing { .. }), "entitlement") => {}
+            (Err(e @ Error::Ambiguous { .. }), "broker") => {
+                assert!(e.to_string().contains("broker"))
+            }
+            (other, want) => panic!("{want}: {other:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- jobs
+
+#[tokio::test]
+async fn instance_create_202_job_processing_polling_complete() {
+    let server = MockServer::start().await;
+    mount_once(
+        &server,
+        Mock::given(method("POST")).and(path("/v3/service_instances")).and(body_partial_json(json!({
+            "type": "managed", "name": "calm-api",
+            "relationships": {"space": {"data": {"guid": "space-1"}}, "service_plan": {"data": {"guid": "p1"}}},
+            "parameters": {"xs-security": {"xsappname": "calm-api"}}}))),
+        accepted(&server, "j1"),
+    )
+    .await;
+    for state in ["PROCESSING", "POLLING", "COMPLETE"] {
+        mount_once(
+            &server,
+            Mock::given(method("GET")).and(path("/v3/jobs/j1")),
+            ok(json!({"guid": "j1", "state": state, "warnings": [{"detail": "broker is slow today"}]})),
+        )
+        .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .respond_with(ok(page(
+            json!([instance("si-1", "calm-api", "succeeded")]),
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (progress, seen) = events();
+    let cf = warm(&server).with_progress(progress.clone());
+    let plan = serde_json::from_value(json!({"guid": "p1", "name": "standard"})).unwrap();
+    let w = wait().progress(progress);
+    let (si, prov) = cf
+        .create_instance(
+            &space(),
+            "calm-api",
+            &plan,
+            json!({"xs-security": {"xsappname": "calm-api"}}),
+            &w,
+        )
+        .await
+        .unwrap();
+    assert_eq!((si.guid.as_str(), prov), ("si-1", Provenance::Created));
+    let states: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            ProgressEvent::State { state, .. } => Some(state.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states, ["PROCESSING", "POLLING"]);
+    assert_eq!(
+        cf.warnings(),
+        ["broker is slow today"],
+        "job warnings once, not per poll"
+    );
+    assert!(seen.lock().unwrap().iter().any(
+        |e| matches!(e, ProgressEvent::Note { message } if message.contains("broker is slow today"))
+    ));
+}
+
+async fn failing_key_create(job_body: Value, key_lookup: Option<Value>) -> Error {
+    let server = MockServer::start().await;
+    mount_once(
+        &server,
+        Mock::given(method("POST")).and(path("/v3/service_credential_bindings")),
+        accepted(&server, "j9"),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/jobs/j9"))
+        .respond_with(ok(job_body))
+        .mount(&server)
+        .await;
+    let keys = key_lookup.map_or(json!([]), |k| json!([k]));
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings"))
+        .respond_with(ok(page(keys, None)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings/k9"))
+        .respond_with(ok(json!({"guid": "k9", "name": "calm-key",
+            "last_operation": {"type": "create", "state": "failed", "description": "broker: xsuaa refused the key"}})))
+        .mount(&server)
+        .await;
+    let si = serde_json::from_value(instance("si-1", "calm-api", "succeeded")).unwrap();
+    warm(&server)
+        .create_key(&si, "calm-key", &wait())
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn failed_jobs_with_errors_without_errors_and_without_anything() {
+    let with_errors = json!({"guid": "j9", "state": "FAILED", "errors": [
+        {"code": 10009, "title": "CF-UnableToPerform", "detail": "bind could not be completed: broker down"}]});
+    let err = failing_key_create(with_errors, None).await;
+    assert!(matches!(err, Error::OperationFailed { .. }));
+    assert!(err.to_string().contains("broker down"), "{err}");
+
+    let key_link = json!({"guid": "j9", "state": "FAILED", "errors": [],
+        "links": {"service_credential_binding": {"href": "/v3/service_credential_bindings/k9"}}});
+    let err = failing_key_create(key_link, None).await;
+    assert!(err.to_string().contains("xsuaa refused the key"), "{err}");
+
+    let no_link = json!({"guid": "j9", "state": "FAILED", "errors": []});
+    let err = failing_key_create(no_link.clone(), Some(key("k9", "calm-key", "failed"))).await;
+    assert!(
+        err.to_string().contains("xsuaa refused the key"),
+        "looked up by name: {err}"
+    );
+    let err = failing_key_create(no_link, None).await;
+    assert!(err.to_string().contains("without giving a reason"), "{err}");
+}
+
+// ---------------------------------------------------------------- get-or-create
+
+#[tokio::test]
+async fn instance_name_taken_is_fetched_with_one_post() {
+    let server = MockServer::start().await;
+    mount_once(
+        &server,
+        Mock::given(method("POST")).and(path("/v3/service_instances")),
+        cf_error(
+            422,
+            10008,
+            "CF-UnprocessableEntity",
+            "The service instance name is taken: calm-api.",
+        ),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .and(query_param("names", "calm-api"))
+        .and(query_param("space_guids", "space-1"))
+        .respond_with(ok(page(
+            json!([instance("si-1", "calm-api", "succeeded")]),
+            None,
+        )))
+        .mount(&server)
+        .await;
+    let plan = serde_json::from_value(json!({"guid": "p1", "name": "standard"})).unwrap();
+    let (si, prov) = warm(&server)
+        .create_instance(&space(), "calm-api", &plan, json!({}), &wait())
+        .await
+        .unwrap();
+    assert_eq!((si.guid.as_str(), prov), ("si-1", Provenance::Found));
+}
+
+#[tokio::test]
+async fn key_name_not_unique_is_fetched_and_waited_until_succeeded() {
+    let server = MockServer::start().await;
+    mount_once(
+        &server,
+        Mock::given(method("POST")).and(path("/v3/service_credential_bindings")),
+        cf_error(422, 10008, "CF-UnprocessableEntity",
+            "The binding name is invalid. Key binding names must be unique. The service instance already has a key binding with name 'calm-key'."),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings"))
+        .respond_with(ok(page(
+            json!([key("k1", "calm-key", "in progress")]),
+            None,
+        )))
+        .mount(&server)
+        .await;
+    for state in ["in progress", "succeeded"] {
+        mount_once(
+            &server,
+            Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1")),
+            ok(key("k1", "calm-key", state)),
+        )
+        .await;
+    }
+    let si = serde_json::from_value(instance("si-1", "calm-api", "succeeded")).unwrap();
+    let (k, prov) = warm(&server)
+        .create_key(&si, "calm-key", &wait())
+        .await
+        .unwrap();
+    assert_eq!(prov, Provenance::Found);
+    assert!(k.is_ready(), "never reported before create succeeded");
+}
+
+#[tokio::test]
+async fn busy_instance_is_waited_for_then_the_key_is_created() {
+    let server = MockServer::start().await;
+    mount_once(
+        &server,
+        Mock::given(method("POST")).and(path("/v3/service_credential_bindings")),
+        cf_error(
+            422,
+            10008,
+            "CF-UnprocessableEntity",
+            "There is an operation in progress for the service instance",
+        ),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("POST"))
+            .and(path("/v3/service_credential_bindings"))
+            .and(body_partial_json(json!({
+            "type": "key", "name": "calm-key",
+            "relationships": {"service_instance": {"data": {"guid": "si-1"}}}}))),
+        accepted(&server, "jk"),
+    )
+    .await;
+    for state in ["in progress", "succeeded"] {
+        mount_once(
+            &server,
+            Mock::given(method("GET")).and(path("/v3/service_instances/si-1")),
+            ok(instance("si-1", "calm-api", state)),
+        )
+        .await;
+    }
+    let mut done = job("jk", "COMPLETE");
+    done["links"]["service_credential_binding"] =
+        json!({"href": format!("{}/v3/service_credential_bindings/k1", server.uri())});
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/jobs/jk")),
+        ok(done),
+    )
+    .await;
+    let si = serde_json::from_value(instance("si-1", "calm-api", "succeeded")).unwrap();
+    let (k, prov) = warm(&server)
+        .create_key(&si, "calm-key", &wait())
+        .await
+        .unwrap();
+    assert_eq!((k.guid.as_str(), prov), ("k1", Provenance::Created));
+}
+
+#[tokio::test]
+async fn details_404_in_progress_is_waited_out() {
+    let server = MockServer::start().await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1/details")),
+        cf_error(
+            404,
+            10010,
+            "CF-ResourceNotFound",
+            "Creation of service key in progress",
+        ),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1/details")),
+        ok(details()),
+    )
+    .await;
+    let k = serde_json::from_value(key("k1", "calm-key", "succeeded")).unwrap();
+    let sk = warm(&server).key_details(&k, &wait()).await.unwrap();
+    assert_eq!(sk.client_id(), "sb-calm!b1|sapcloudalm!b2");
+    assert!(!format!("{sk:?}").contains(CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn details_404_for_auditors_names_the_role() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings/k1/details"))
+        .respond_with(cf_error(
+            404,
+            10010,
+            "CF-ResourceNotFound",
+            "Service credential binding not found",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let k = serde_json::from_value(key("k1", "calm-key", "succeeded")).unwrap();
+    let err = warm(&server).key_details(&k, &wait()).await.unwrap_err();
+    assert!(err.is_not_found());
+    assert!(err.to_string().contains("Space Developer"), "{err}");
+}
+
+// ---------------------------------------------------------------- paging, filters, warnings, rate limits
+
+#[tokio::test]
+async fn pagination_follows_next_href_and_guards_repeats() {
+    let server = MockServer::start().await;
+    let p = |n: u32| {
+        format!(
+            "{}/v3/service_instances?page={n}&space_guids=space-1",
+            server.uri()
+        )
+    };
+    let inst = |n: u32| instance(&format!("si-{n}"), &format!("i{n}"), "succeeded");
+    mount_once(
+        &server,
+        Mock::given(method("GET"))
+            .and(path("/v3/service_instances"))
+            .and(query_param("page", "2")),
+        ok(page(json!([inst(2)]), Some(p(3)))),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET"))
+            .and(path("/v3/service_instances"))
+            .and(query_param("page", "3")),
+        ok(page(json!([inst(3)]), None)),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/service_instances")),
+        ok(page(json!([inst(1)]), Some(p(2)))),
+    )
+    .await;
+    let cf = warm(&server);
+    let all = cf
+        .list_instances(&SpaceId::new("space-1"), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        ["i1", "i2", "i3"]
+    );
+
+    let looping = MockServer::start().await;
+    let back = format!("{}/v3/service_instances?page=2", looping.uri());
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .respond_with(ok(page(json!([]), Some(back))))
+        .expect(2)
+        .mount(&looping)
+        .await;
+    let err = warm(&looping)
+        .list_instances(&SpaceId::new("s"), &[])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("pagination"), "{err}");
+}
+
+#[tokio::test]
+async fn key_lookup_sends_type_key_as_a_single_value() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings"))
+        .and(query_param("type", "key"))
+        .and(query_param("service_instance_guids", "si-1"))
+        .and(query_param("names", "calm-key"))
+        .respond_with(ok(page(json!([key("k1", "calm-key", "succeeded")]), None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let found = warm(&server)
+        .find_key(&InstanceId::new("si-1"), "calm-key")
+        .await
+        .unwrap();
+    assert_eq!(found.unwrap().guid.as_str(), "k1");
+    let req: Vec<Request> = server.received_requests().await.unwrap();
+    let query = req[0].url.query().unwrap().to_owned();
+    assert_eq!(query.matches("type=").count(), 1, "{query}");
+    assert!(
+        query.contains("type=key&") || query.ends_with("type=key"),
+        "{query}"
+    );
+}
+
+#[tokio::test]
+async fn cf_warnings_are_surfaced() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/organizations"))
+        .respond_with(
+            ok(page(json!([{"guid": "o1", "name": "acme"}]), None)).insert_header(
+                "X-Cf-Warnings",
+                "Plan%20is%20deprecated,second%2C%20with%20comma",
+            ),
+        )
+        .mount(&server)
+        .await;
+    let (progress, seen) = events();
+    let cf = warm(&server).with_progress(progress);
+    cf.org("acme").await.unwrap();
+    assert_eq!(cf.warnings(), ["Plan is deprecated", "second, with comma"]);
+    let notes = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, ProgressEvent::Note { .. }))
+        .count();
+    assert_eq!(notes, 2);
+}
+
+#[tokio::test]
+async fn rate_limit_429_with_delta_seconds_and_text_plain_json_body() {
+    let server = MockServer::start().await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/organizations")),
+        ResponseTemplate::new(429)
+            .insert_header("Retry-After", "1")
+            .insert_header("X-RateLimit-Remaining", "0")
+            .set_body_raw(
+                r#"{"errors":[{"code":10013,"title":"CF-RateLimitExceeded","detail":"Rate Limit Exceeded"}]}"#,
+                "text/plain",
+            ),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/organizations")),
+        ok(page(json!([{"guid": "o1", "name": "acme"}]), None)),
+    )
+    .await;
+    assert_eq!(warm(&server).org("acme").await.unwrap().guid.as_str(), "o1");
+
+    let limited = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/organizations"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_raw(
+            r#"{"errors":[{"code":10013,"title":"CF-RateLimitExceeded","detail":"Rate Limit Exceeded"}]}"#,
+            "text/plain",
+        ))
+        .mount(&limited)
+        .await;
+    let err = warm(&limited).org("acme").await.unwrap_err();
+    assert_eq!(err.platform_code(), Some("CF-RateLimitExceeded"), "{err}");
+    assert!(err.is_retryable());
+}
+
+// ---------------------------------------------------------------- whole journeys
+
+async fn mount_existing(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .and(query_param("names", "calm-api"))
+        .respond_with(ok(page(
+            json!([instance("si-1", "calm-api", "succeeded")]),
+            None,
+        )))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings"))
+        .and(query_param("names", "calm-key"))
+        .respond_with(ok(page(json!([key("k1", "calm-key", "succeeded")]), None)))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings/k1/details"))
+        .respond_with(ok(details()))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn existing_key_in_a_known_space_costs_three_requests() {
+    for tier in [
+        None,
+        Some(ProvisioningTier::Manual),
+        Some(ProvisioningTier::Automatic),
+    ] {
+        let server = MockServer::start().await;
+        mount_existing(&server).await;
+        let cf = warm(&server);
+        let got = retrieve_in(&cf, &space(), &calm_request(tier), &opts(false))
+            .await
+            .unwrap();
+        assert_eq!(cf.http().request_count(), 3, "{tier:?}");
+        assert_eq!(got.credential.id.as_str(), "k1");
+        assert_eq!(got.instance_provenance, Provenance::Found);
+        assert_eq!(got.credential.instance_name.as_deref(), Some("calm-api"));
+        assert_eq!(
+            got.key.credential_type().map(|c| c.as_str()),
+            Some("instance-secret")
+        );
+        let shown = format!("{got:?}");
+        assert!(!shown.contains(CLIENT_SECRET), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_created_without_create_and_entitlement_is_checked() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .respond_with(ok(page(json!([]), None)))
+        .mount(&server)
+        .await;
+    mount_plans(&server, json!([{"guid": "p1", "name": "standard"}])).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let err = retrieve_in(
+        &warm(&server),
+        &space(),
+        &calm_request(Some(ProvisioningTier::Manual)),
+        &opts(false),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err}");
+    assert!(err.to_string().contains("--create"), "{err}");
+
+    let bare = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .respond_with(ok(page(json!([]), None)))
+        .mount(&bare)
+        .await;
+    mount_plans(&bare, json!([])).await;
+    let err = retrieve_in(
+        &warm(&bare),
+        &space(),
+        &calm_request(Some(ProvisioningTier::Manual)),
+        &opts(true),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::EntitlementMissing { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn create_journey_makes_instance_and_key_and_counts_requests() {
+    let server = MockServer::start().await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/service_instances")),
+        ok(page(json!([]), None)),
+    )
+    .await;
+    mount_plans(&server, json!([{"guid": "p1", "name": "standard"}])).await;
+    mount_once(
+        &server,
+        Mock::given(method("POST")).and(path("/v3/service_instances")),
+        accepted(&server, "ji"),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/jobs/ji")),
+        ok(job("ji", "COMPLETE")),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/service_instances")),
+        ok(page(
+            json!([instance("si-1", "calm-api", "succeeded")]),
+            None,
+        )),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings"))
+        .respond_with(ok(page(json!([]), None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_once(
+        &server,
+        Mock::given(method("POST")).and(path("/v3/service_credential_bindings")),
+        accepted(&server, "jk"),
+    )
+    .await;
+    let mut done = job("jk", "COMPLETE");
+    done["links"]["service_credential_binding"] =
+        json!({"href": format!("{}/v3/service_credential_bindings/k1", server.uri())});
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/jobs/jk")),
+        ok(done),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1/details")),
+        ok(details()),
+    )
+    .await;
+    let cf = warm(&server);
+    let got = retrieve_in(
+        &cf,
+        &space(),
+        &calm_request(Some(ProvisioningTier::Manual)),
+        &opts(true),
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.instance_provenance, Provenance::Created);
+    assert_eq!(got.credential_provenance, Provenance::Created);
+    // find instance, plan, POST, job, instance by name, find key, POST, job, details
+    assert_eq!(cf.http().request_count(), 9);
+}
+
+#[tokio::test]
+async fn lost_key_create_answer_is_recovered_without_a_duplicate() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/service_credential_bindings"))
+        .respond_with(accepted(&server, "jk").set_delay(Duration::from_millis(800)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/service_credential_bindings")),
+        ok(page(json!([key("k1", "calm-key", "initial")]), None)),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1")),
+        ok(key("k1", "calm-key", "succeeded")),
+    )
+    .await;
+    let http = HttpClient::builder()
+        .retry_policy(RetryPolicy::never())
+        .request_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let cf =
+        CloudFoundry::with_token_source(api(&server), TokenSource::static_token("t".into()), http)
+            .unwrap();
+    let si = serde_json::from_value(instance("si-1", "calm-api", "succeeded")).unwrap();
+    let (k, prov) = cf.create_key(&si, "calm-key", &wait()).await.unwrap();
+    assert_eq!((k.guid.as_str(), prov), ("k1", Provenance::Created));
+}
+
+#[tokio::test]
+async fn generated_credentials_are_discovered_in_the_space() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .and(query_param("names", "calm-api"))
+        .respond_with(ok(page(json!([]), None)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_plans"))
+        .and(query_param("service_offering_names", "SAPCloudALMAPIs"))
+        .and(query_param("space_guids", "space-1"))
+        .respond_with(ok(page(json!([{"guid": "p1", "name": "standard"}]), None)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .and(query_param("service_plan_guids", "p1"))
+        .respond_with(ok(page(
+            json!([instance("si-1", "calm-generated", "succeeded")]),
+            None,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings"))
+        .and(query_param("service_instance_guids", "si-1"))
+        .and(query_param("type", "key"))
+        .respond_with(ok(page(
+            json!([
+                key("k1", "SID_100_00", "succeeded"),
+                key("k2", "broken", "failed")
+            ]),
+            None,
+        )))
+        .mount(&server)
+        .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1/details")),
+        ok(details()),
+    )
+    .await;
+    let cf = warm(&server);
+    let summaries = cf.discover(&space()).await.unwrap();
+    assert_eq!(summaries.len(), 2);
+    assert_eq!(
+        summaries[0].instance_name.as_deref(),
+        Some("calm-generated")
+    );
+    let got = retrieve_in(
+        &cf,
+        &space(),
+        &calm_request(Some(ProvisioningTier::Automatic)),
+        &opts(false),
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.credential.name, "SID_100_00");
+}
+
+#[tokio::test]
+async fn refused_login_and_debug_output_never_show_secrets() {
+    let server = MockServer::start().await;
+    mount_root(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/token"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": "invalid_grant", "error_description": "Bad credentials"}),
+        ))
+        .mount(&server)
+        .await;
+    let login = CfLogin::builder()
+        .api_url(server.uri())
+        .password("alice", SecretString::from("hunter2-PASSWORD"))
+        .env(no_env())
+        .config_file(None)
+        .build()
+        .unwrap();
+    let cf = CloudFoundry::connect(login.clone(), fast_http())
+        .await
+        .unwrap();
+    let err = cf.org("acme").await.unwrap_err();
+    let shown = format!("{err} {err:?} {cf:?} {login:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("invalid_grant"), "{shown}");
+    let warm = warm(&server);
+    assert!(!format!("{warm:?}").contains("warm-token"));
+}
