@@ -67,7 +67,7 @@ pub use setup::{Environment, PlanRequest, Purpose, SetupPlan, Step};
 pub use tier::{ProvisioningTier, TierFacts, provisioning_tier};
 
 pub use auth::{AccessToken, TokenSource};
-pub use http::HttpClient;
 pub use cloud_foundry::CloudFoundry;
+pub use http::HttpClient;
 pub use service_manager::ServiceManager;
 pub use verify::{Verification, verify};

@@ -4,9 +4,18 @@
 //! Exit codes: 0 success, 1 the platform refused / a check failed / a deadline passed,
 //! 2 bad input.
 
+mod cf;
 mod check_key;
+mod demo;
+mod demo_cf;
+mod env;
 mod output;
+mod retrieve;
+mod session;
+mod simulate;
+mod sm;
 mod tier;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -26,6 +35,20 @@ enum Command {
     Tier(tier::Args),
     /// Parse a service key, show it (secrets redacted) and run the Landscape Management upload checks.
     CheckKey(check_key::Args),
+    /// Test a service key: get a token with it and report scopes, zone, expiry and signature.
+    Verify(verify::Args),
+    /// The Service Manager path ("Other" environment): instances and bindings.
+    #[command(subcommand)]
+    Sm(sm::Command),
+    /// The Cloud Foundry path (legacy): instances and service keys in a space.
+    #[command(subcommand)]
+    Cf(cf::Command),
+    /// The credentials the platform injected into this process (VCAP_SERVICES, binding folders).
+    Env(env::Args),
+    /// The whole journey against the built-in simulator, for tenants of all three tiers.
+    Demo(demo::Args),
+    /// Run the simulator in the foreground and print its URLs, Service Manager keys and CF login.
+    Simulate(simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +56,12 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Tier(args) => tier::run(args),
         Command::CheckKey(args) => check_key::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Sm(command) => sm::run(command),
+        Command::Cf(command) => cf::run(command),
+        Command::Env(args) => env::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     outcome.exit_code()
 }

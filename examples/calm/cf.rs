@@ -1,0 +1,176 @@
+//! `calm cf …`: the Cloud Foundry path (legacy: a service key of an instance in a space).
+
+use calm_credentials::cloud_foundry::{CfLogin, CloudFoundry};
+use calm_credentials::{Environment, Error, HttpClient};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::output::{Outcome, print_json, report_error};
+use crate::retrieve::{JourneyArgs, print_retrieved};
+use crate::session::{Spinner, http, runtime};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Find (and with --create, create) the instance and service key, and print the credentials.
+    Key(KeyArgs),
+    /// List the SAP Cloud ALM API instances and service keys in a space.
+    List(ListArgs),
+}
+
+/// Where and as whom; anything not given comes from CF_* variables or the cf CLI's config.json.
+#[derive(clap::Args)]
+pub struct Target {
+    /// Cloud Foundry API URL (else CF_API_URL, else the cf CLI's target).
+    #[arg(long, value_name = "URL")]
+    api: Option<String>,
+    /// Org name (else the cf CLI's target).
+    #[arg(long, value_name = "ORG")]
+    org: Option<String>,
+    /// Space name (else the cf CLI's target).
+    #[arg(long, value_name = "SPACE")]
+    space: Option<String>,
+    /// User name for the password grant (else CF_USERNAME; the password comes from CF_PASSWORD).
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+    /// Identity provider origin key (else CF_ORIGIN).
+    #[arg(long, value_name = "ORIGIN")]
+    origin: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct KeyArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Instance name.
+    #[arg(long, value_name = "NAME")]
+    instance: String,
+    /// Service key name.
+    #[arg(long, value_name = "NAME")]
+    key: String,
+    #[command(flatten)]
+    journey: JourneyArgs,
+}
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Print one JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(command: Command) -> Outcome {
+    let json = match &command {
+        Command::Key(a) => a.journey.json,
+        Command::List(a) => a.json,
+    };
+    let result = runtime().block_on(async move {
+        match command {
+            Command::Key(a) => key(a).await,
+            Command::List(a) => list(a).await,
+        }
+    });
+    result.unwrap_or_else(|e| report_error(&e, json))
+}
+
+/// The login, org and space: flags over CF_* variables over the cf CLI's config.json.
+fn login(t: &Target) -> calm_credentials::Result<(CfLogin, String, String)> {
+    let mut b = CfLogin::builder().process_environment();
+    if let Some(api) = &t.api {
+        b = b.api_url(api);
+    }
+    if let Some(user) = &t.user {
+        let password = std::env::var("CF_PASSWORD").map_err(|_| {
+            Error::Config(format!("--user {user} needs the password in CF_PASSWORD"))
+        })?;
+        b = b.password(user, SecretString::from(password));
+    }
+    if let Some(origin) = &t.origin {
+        b = b.origin(origin);
+    }
+    if let Some(org) = &t.org {
+        b = b.org(org);
+    }
+    if let Some(space) = &t.space {
+        b = b.space(space);
+    }
+    let login = b.build()?;
+    let missing = |what: &str, flag: &str| {
+        Error::Config(format!(
+            "no {what}: pass {flag} or target one with the cf CLI"
+        ))
+    };
+    let org = login.org.clone().ok_or_else(|| missing("org", "--org"))?;
+    let space = login
+        .space
+        .clone()
+        .ok_or_else(|| missing("space", "--space"))?;
+    Ok((login, org, space))
+}
+
+async fn connect(
+    t: &Target,
+) -> calm_credentials::Result<(CloudFoundry, HttpClient, String, String)> {
+    let (login, org, space) = login(t)?;
+    let http = http()?;
+    let cf = CloudFoundry::connect(login, http.clone()).await?;
+    Ok((cf, http, org, space))
+}
+
+async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
+    let req = a
+        .journey
+        .plan_request(Environment::CloudFoundry)?
+        .instance_name(&a.instance)
+        .credential_name(&a.key);
+    let (cf, http, org, space) = connect(&a.target).await?;
+    let spinner = Spinner::start("talking to Cloud Foundry");
+    let opts = a.journey.options(spinner.progress());
+    let got = cf.retrieve(&org, &space, &req, &opts).await;
+    spinner.finish();
+    let got = got?;
+    for w in cf.warnings() {
+        eprintln!("warning: {w}");
+    }
+    print_retrieved(&got, &a.journey, http.request_count());
+    Ok(Outcome::Success)
+}
+
+async fn list(a: ListArgs) -> calm_credentials::Result<Outcome> {
+    let (cf, _, org, space) = connect(&a.target).await?;
+    let space = cf.find_space(&org, &space).await?;
+    let inventory = cf.inventory(&space).await?;
+    if a.json {
+        let items: Vec<_> = inventory
+            .iter()
+            .map(|i| {
+                json!({
+                    "instance": {"guid": i.instance.guid, "name": i.instance.name, "created_at": i.instance.created_at,
+                                 "state": i.instance.last_operation.as_ref().map(|o| format!("{} {}", o.kind, o.state))},
+                    "keys": i.keys.iter().map(|k| json!({"guid": k.guid, "name": k.name, "created_at": k.created_at})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        print_json(&json!(items));
+        return Ok(Outcome::Success);
+    }
+    if inventory.is_empty() {
+        crate::out!("no SAP Cloud ALM API instances in space `{}`", space.name);
+    }
+    for i in &inventory {
+        crate::out!("instance {} ({})", i.instance.name, i.instance.guid);
+        for k in &i.keys {
+            let created = k
+                .created_at
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            crate::out!(
+                "  key {} ({}) {created}",
+                k.name.as_deref().unwrap_or("-"),
+                k.guid
+            );
+        }
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,191 @@
+//! `calm sm …`: the Service Manager path ("Other" environment, bindings).
+
+use std::time::Duration;
+
+use calm_credentials::client::service_manager::{self as journey, Retirement, RotationRequest};
+use calm_credentials::setup::DEFAULT_OFFERING;
+use calm_credentials::{Environment, HttpClient, RetrieveOptions, Retrieved, ServiceManager};
+use serde_json::json;
+
+use crate::output::{Outcome, print_json, report_error};
+use crate::retrieve::{JourneyArgs, print_retrieved};
+use crate::session::{Spinner, credentials_json, http, read_key, runtime};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Find (and with --create, create) the instance and binding, and print the credentials.
+    Retrieve(RetrieveArgs),
+    /// List the SAP Cloud ALM API instances and bindings in the subaccount.
+    List(ListArgs),
+    /// Replace a binding with a new one: create, verify, then delete (or keep) the old one.
+    Rotate(RotateArgs),
+}
+
+#[derive(clap::Args)]
+pub struct Connection {
+    /// The Service Manager key (a binding of the `service-manager` offering, plan subaccount-admin).
+    #[arg(long, value_name = "FILE")]
+    sm_key: String,
+}
+
+#[derive(clap::Args)]
+pub struct RetrieveArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// Instance name.
+    #[arg(long, value_name = "NAME")]
+    instance: String,
+    /// Binding name.
+    #[arg(long, value_name = "NAME")]
+    binding: String,
+    #[command(flatten)]
+    journey: JourneyArgs,
+}
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// Offering technical name.
+    #[arg(long, default_value = DEFAULT_OFFERING)]
+    offering: String,
+    /// Print one JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// Instance name.
+    #[arg(long, value_name = "NAME")]
+    instance: String,
+    /// The binding to replace.
+    #[arg(long, value_name = "NAME")]
+    binding: String,
+    /// Name of the new binding.
+    #[arg(long, value_name = "NAME")]
+    new_binding: String,
+    /// Keep the old binding this many seconds (labelled stale) instead of deleting it.
+    #[arg(long, value_name = "SECS")]
+    keep_old_for: Option<u64>,
+    /// Give up waiting on the platform after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    timeout: u64,
+    /// Print the new credentials as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Show secrets instead of [REDACTED].
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+pub fn run(command: Command) -> Outcome {
+    let json = match &command {
+        Command::Retrieve(a) => a.journey.json,
+        Command::List(a) => a.json,
+        Command::Rotate(a) => a.json,
+    };
+    let result = runtime().block_on(async move {
+        match command {
+            Command::Retrieve(a) => retrieve(a).await,
+            Command::List(a) => list(a).await,
+            Command::Rotate(a) => rotate(a).await,
+        }
+    });
+    result.unwrap_or_else(|e| report_error(&e, json))
+}
+
+async fn connect(c: &Connection) -> calm_credentials::Result<(ServiceManager, HttpClient)> {
+    let key = read_key(&c.sm_key)?;
+    let http = http()?;
+    Ok((ServiceManager::new(&key, http.clone())?, http))
+}
+
+async fn retrieve(a: RetrieveArgs) -> calm_credentials::Result<Outcome> {
+    let req = a
+        .journey
+        .plan_request(Environment::ServiceManager)?
+        .instance_name(&a.instance)
+        .credential_name(&a.binding);
+    let (sm, http) = connect(&a.connection).await?;
+    let spinner = Spinner::start("talking to the Service Manager");
+    let opts = a.journey.options(spinner.progress());
+    let got: calm_credentials::Result<Retrieved> = journey::retrieve(&sm, &req, &opts).await;
+    spinner.finish();
+    let got = got?;
+    print_retrieved(&got, &a.journey, http.request_count());
+    Ok(Outcome::Success)
+}
+
+async fn list(a: ListArgs) -> calm_credentials::Result<Outcome> {
+    let (sm, _) = connect(&a.connection).await?;
+    let listing = journey::list(&sm, &a.offering).await?;
+    if a.json {
+        print_json(&serde_json::to_value(&listing).unwrap_or_default());
+        return Ok(Outcome::Success);
+    }
+    if listing.is_empty() {
+        crate::out!("no instances of `{}` in this subaccount", a.offering);
+    }
+    for l in &listing {
+        crate::out!(
+            "instance {} ({}) {}",
+            l.instance.name,
+            l.instance.id,
+            l.state
+        );
+        for b in &l.bindings {
+            let created = b
+                .created_at
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            let kind = b
+                .credential_type
+                .as_ref()
+                .map(|t| t.as_str())
+                .unwrap_or("-");
+            crate::out!("  binding {} ({}) {kind} {created}", b.name, b.id);
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+async fn rotate(a: RotateArgs) -> calm_credentials::Result<Outcome> {
+    let (sm, _) = connect(&a.connection).await?;
+    let mut req = RotationRequest::new(&a.instance, &a.binding, &a.new_binding);
+    if let Some(secs) = a.keep_old_for {
+        req = req.keep_old_for(Duration::from_secs(secs));
+    }
+    let spinner = Spinner::start("rotating");
+    let opts = RetrieveOptions::default()
+        .create(true)
+        .timeout(Duration::from_secs(a.timeout))
+        .progress(spinner.progress());
+    let result = journey::rotate(&sm, &req, &opts).await;
+    spinner.finish();
+    let r = result?;
+    let old = match r.old_retired {
+        Retirement::Deleted => json!("deleted"),
+        Retirement::Kept { retire_after } => json!({ "kept_until": retire_after }),
+        _ => json!("unknown"),
+    };
+    if a.json {
+        print_json(&credentials_json(&r.key, a.show_secrets));
+    } else {
+        crate::out!(
+            "new binding   {} ({}) verified: {}",
+            r.new.name,
+            r.new.id,
+            r.verification.works
+        );
+        crate::out!("old binding   {} ({}): {old}", r.old.name, r.old.id);
+        crate::out!(
+            "{}",
+            serde_json::to_string_pretty(&credentials_json(&r.key, a.show_secrets))
+                .unwrap_or_default()
+        );
+    }
+    Ok(Outcome::Success)
+}
