@@ -12,9 +12,15 @@
 //! | [`setup`] | [`SetupPlan`]: purpose + environment + tier → ordered steps; instance parameters; name rules (pure) |
 //! | [`credentials`] | [`ServiceKey`] parsing, redaction, the Landscape Management upload checks |
 //! | [`model`] | tenants, regions, id newtypes |
-//! | [`client`] | the orchestrating client's options and results |
+//! | [`http`] | the transport: timeouts, retries, `Retry-After`, URL policy, wire errors |
+//! | [`auth`] | token sources (client credentials, X.509, Cloud Foundry grants) and their cache |
+//! | [`verify`] | "Test Service Key": does a key get a token, with which scopes |
+//! | [`service_manager`] | the SAP Service Manager API (recommended path) |
+//! | [`cloud_foundry`] | the Cloud Foundry v3 API (legacy path) |
+//! | [`client`] | the journeys: retrieve (find or create), discover, list, rotate |
 //! | [`wait`] | deadlines, backoff and progress events for asynchronous platform operations |
 //! | [`error`] | the one [`Error`] type |
+//! | `simulator` (feature `simulator`) | loopback stand-in for the token server, Service Manager and Cloud Foundry API |
 //!
 //! ## Example
 //!

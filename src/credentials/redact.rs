@@ -40,16 +40,28 @@ pub fn redact_value(value: &Value) -> Value {
 fn redact_map(map: &Map<String, Value>) -> Map<String, Value> {
     map.iter()
         .map(|(k, v)| {
-            let shown = match v {
-                Value::Null => Value::Null,
-                Value::String(_) | Value::Number(_) | Value::Bool(_) if is_secret_field(k) => {
-                    Value::String(REDACTED.into())
-                }
-                other => redact_value(other),
+            let shown = if is_secret_field(k) {
+                redact_all(v)
+            } else {
+                redact_value(v)
             };
             (k.clone(), shown)
         })
         .collect()
+}
+
+/// Everything under a secret-named field is secret: every scalar is replaced, the shape kept.
+fn redact_all(value: &Value) -> Value {
+    match value {
+        Value::Null => Value::Null,
+        Value::Array(items) => Value::Array(items.iter().map(redact_all).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), redact_all(v)))
+                .collect(),
+        ),
+        _ => Value::String(REDACTED.into()),
+    }
 }
 
 #[cfg(test)]
@@ -85,10 +97,12 @@ mod tests {
         let doc = json!({
             "uaa": {"clientid": "id", "clientsecret": "s1", "url": "https://x"},
             "extra": [{"password": "p1"}, {"pem": "-----BEGIN RSA PRIVATE KEY-----\nAAA\n-----END RSA PRIVATE KEY-----"}],
-            "nothing": {"key": null}
+            "nothing": {"key": null},
+            "passwords": ["p2", {"inner": "p3"}],
+            "client_secret": {"value": "p4"}
         });
         let shown = redact_value(&doc).to_string();
-        for secret in ["s1", "p1", "AAA"] {
+        for secret in ["s1", "p1", "AAA", "p2", "p3", "p4"] {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
         assert!(shown.contains("\"clientid\":\"id\""));

@@ -1,0 +1,344 @@
+//! The networked `calm` commands against the simulator, as a user runs them: exit codes,
+//! output shapes, and no secret unless `--show-secrets`.
+#![cfg(feature = "simulator")]
+
+mod common;
+
+use calm_credentials::simulator::Simulator;
+use common::{Run, calm_with_env};
+use serde_json::Value;
+
+/// Runs `calm` off the async runtime, so the in-process simulator keeps serving.
+async fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        calm_with_env(&args, None, &env)
+    })
+    .await
+    .unwrap()
+}
+
+fn write_temp(dir: &tempfile::TempDir, name: &str, value: &Value) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, value.to_string()).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn json(out: &Run) -> Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sm_retrieve_redacts_unless_asked_and_verify_accepts_the_key() {
+    let sim = Simulator::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sm_key = write_temp(&dir, "sm.json", &sim.sm_key("calm-auto").unwrap());
+    let base = [
+        "sm",
+        "retrieve",
+        "--sm-key",
+        &sm_key,
+        "--instance",
+        "cloud-alm-api",
+        "--binding",
+        "cloud-alm-api-binding",
+        "--json",
+    ];
+
+    let shown = run(&[&base[..], &["--show-secrets"]].concat(), &[]).await;
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let secret = json(&shown)["uaa"]["clientsecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(secret, "[REDACTED]");
+
+    let redacted = run(&base, &[]).await;
+    assert_eq!(redacted.code, 0, "{}", redacted.stderr);
+    let v = json(&redacted);
+    assert_eq!(v["uaa"]["clientsecret"], "[REDACTED]");
+    assert!(v["uaa"]["clientid"].is_string() && v["endpoints"]["Api"].is_string());
+    assert!(!redacted.stdout.contains(&secret) && !redacted.stderr.contains(&secret));
+
+    let human = run(&base[..base.len() - 1], &[]).await;
+    assert_eq!(human.code, 0);
+    assert!(!human.stdout.contains(&secret) && !human.stderr.contains(&secret));
+    assert!(human.stderr.contains("requests"), "{}", human.stderr);
+
+    let key_file = write_temp(&dir, "key.json", &json(&shown));
+    let verified = run(&["verify", &key_file, "--json"], &[]).await;
+    assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
+    let v = json(&verified);
+    assert_eq!(v["works"], true);
+    assert!(!verified.stdout.contains(&secret));
+
+    let mut wrong = json(&shown);
+    wrong["uaa"]["clientsecret"] = Value::from("not-the-secret");
+    let wrong_file = write_temp(&dir, "wrong.json", &wrong);
+    let refused = run(&["verify", &wrong_file], &[]).await;
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        !refused.stdout.contains("not-the-secret") && !refused.stderr.contains("not-the-secret")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sm_exit_codes_say_what_went_wrong() {
+    let sim = Simulator::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let auto = write_temp(&dir, "auto.json", &sim.sm_key("calm-auto").unwrap());
+    let manual = write_temp(&dir, "manual.json", &sim.sm_key("calm-manual").unwrap());
+
+    let missing = run(
+        &[
+            "sm",
+            "retrieve",
+            "--sm-key",
+            &auto,
+            "--instance",
+            "nope",
+            "--binding",
+            "nope-key",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(missing.stderr.contains("--create"), "{}", missing.stderr);
+
+    let entitlement = run(
+        &[
+            "sm",
+            "retrieve",
+            "--sm-key",
+            &manual,
+            "--instance",
+            "calm-x",
+            "--binding",
+            "calm-x-key",
+            "--provisioned-on",
+            "2023-01-15",
+            "--create",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(entitlement.code, 1);
+    assert!(
+        entitlement.stderr.contains("Entitlements"),
+        "{}",
+        entitlement.stderr
+    );
+
+    let created = run(
+        &[
+            "sm",
+            "retrieve",
+            "--sm-key",
+            &manual,
+            "--instance",
+            "calm-x",
+            "--binding",
+            "calm-x-key",
+            "--create",
+            "--json",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(created.code, 1, "still not entitled: {}", created.stderr);
+    sim.configure_entitlement("calm-manual");
+    let created = run(
+        &[
+            "sm",
+            "retrieve",
+            "--sm-key",
+            &manual,
+            "--instance",
+            "calm-x",
+            "--binding",
+            "calm-x-key",
+            "--create",
+            "--json",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert_eq!(json(&created)["uaa"]["credential-type"], "binding-secret");
+
+    for bad in [
+        vec![
+            "sm",
+            "retrieve",
+            "--sm-key",
+            "/nonexistent.json",
+            "--instance",
+            "a",
+            "--binding",
+            "b",
+        ],
+        vec![
+            "sm",
+            "retrieve",
+            "--sm-key",
+            &auto,
+            "--instance",
+            "has space",
+            "--binding",
+            "b",
+        ],
+        vec![
+            "sm",
+            "retrieve",
+            "--sm-key",
+            &auto,
+            "--instance",
+            "a",
+            "--binding",
+            "ABC_100_00",
+        ],
+        vec![
+            "sm",
+            "retrieve",
+            "--sm-key",
+            &auto,
+            "--instance",
+            "a",
+            "--binding",
+            "b",
+            "--provisioned-on",
+            "yesterday",
+        ],
+    ] {
+        let out = run(&bad, &[]).await;
+        assert_eq!(out.code, 2, "{bad:?}: {}", out.stderr);
+    }
+
+    let list = run(&["sm", "list", "--sm-key", &auto, "--json"], &[]).await;
+    assert_eq!(list.code, 0);
+    assert_eq!(
+        json(&list)[0]["bindings"][0]["name"],
+        "cloud-alm-api-binding"
+    );
+
+    let rotated = run(
+        &[
+            "sm",
+            "rotate",
+            "--sm-key",
+            &auto,
+            "--instance",
+            "cloud-alm-api",
+            "--binding",
+            "cloud-alm-api-binding",
+            "--new-binding",
+            "cloud-alm-api-binding-2",
+            "--json",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(rotated.code, 0, "{}", rotated.stderr);
+    assert_eq!(json(&rotated)["uaa"]["clientsecret"], "[REDACTED]");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cf_key_uses_the_login_from_the_environment() {
+    let sim = Simulator::start().await.unwrap();
+    let login = sim.cf_login();
+    let home = tempfile::tempdir().unwrap();
+    let api = login.api_url.to_string();
+    let home_path = home.path().to_string_lossy().into_owned();
+    let env = [
+        ("CF_HOME", home_path.as_str()),
+        ("CF_API_URL", api.as_str()),
+        ("CF_USERNAME", login.username.as_str()),
+        ("CF_PASSWORD", login.password.as_str()),
+    ];
+    let args = [
+        "cf",
+        "key",
+        "--org",
+        "calm-auto",
+        "--space",
+        "dev",
+        "--instance",
+        "cloud-alm-api",
+        "--key",
+        "cloud-alm-api-key",
+        "--json",
+    ];
+    let out = run(&args, &env).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = json(&out);
+    assert_eq!(v["uaa"]["credential-type"], "instance-secret");
+    assert_eq!(v["uaa"]["clientsecret"], "[REDACTED]");
+    assert!(!out.stderr.contains(&login.password));
+
+    let list = run(
+        &[
+            "cf",
+            "list",
+            "--org",
+            "calm-auto",
+            "--space",
+            "dev",
+            "--json",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert_eq!(json(&list)[0]["keys"][0]["name"], "cloud-alm-api-key");
+
+    let wrong = [
+        env[0],
+        env[1],
+        env[2],
+        ("CF_PASSWORD", "wrong-password-xyz"),
+    ];
+    let refused = run(&args, &wrong).await;
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(!refused.stderr.contains("wrong-password-xyz"));
+
+    let no_api = run(&args, &[("CF_HOME", home_path.as_str())]).await;
+    assert_eq!(no_api.code, 2, "{}", no_api.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn env_reads_vcap_services() {
+    let vcap = r#"{"SAPCloudALMAPIs": [{"name": "calm", "label": "SAPCloudALMAPIs", "plan": "standard", "tags": [],
+        "credentials": {"endpoints": {"Api": "https://eu10.alm.cloud.sap/api"},
+                        "uaa": {"clientid": "c", "clientsecret": "VCAP-SECRET-42", "url": "https://x.authentication.eu10.hana.ondemand.com"}}}]}"#;
+    let out = run(&["env", "--json"], &[("VCAP_SERVICES", vcap)]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("VCAP-SECRET-42"));
+    let shown = run(
+        &["env", "--json", "--show-secrets"],
+        &[("VCAP_SERVICES", vcap)],
+    )
+    .await;
+    assert!(shown.stdout.contains("VCAP-SECRET-42"));
+    let none = run(&["env", "--name", "other"], &[("VCAP_SERVICES", vcap)]).await;
+    assert_eq!(none.code, 1, "{}", none.stderr);
+    assert!(none.stderr.contains("VCAP_SERVICES"), "{}", none.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_runs_the_whole_journey() {
+    let out = run(&["demo"], &[]).await;
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for tier in ["automatic", "monitoring-only", "manual"] {
+        assert!(out.stdout.contains(tier), "{tier} missing");
+    }
+    assert!(out.stdout.contains("requests") && out.stdout.contains("created"));
+    assert!(!out.stdout.contains("works  no"));
+}
