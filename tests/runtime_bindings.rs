@@ -490,7 +490,7 @@ fn broken_bindings_are_reported() {
         err.contains("credentials of service `lying-metadata` from servicebinding.io root"),
         "{err}"
     );
-    assert!(err.contains("`credentials.clientid`"), "{err}");
+    assert!(err.contains("`credentials.uaa`"), "{err}");
 }
 
 #[test]

@@ -237,7 +237,17 @@ fn malformed_keys_name_the_path() {
             X509.replace("\"certurl\":", "\"certurl_\":"),
             "uaa.certurl",
         ),
-        ("empty object", "{}".to_owned(), "clientid"),
+        ("empty object", "{}".to_owned(), "uaa"),
+        (
+            "endpoints only",
+            r#"{"endpoints": {"Api": "https://eu10.alm.cloud.sap/api"}}"#.to_owned(),
+            "uaa",
+        ),
+        (
+            "flat without id",
+            r#"{"clientsecret": "hunter2-in-a-bad-key", "url": "https://x.example"}"#.to_owned(),
+            "uaa",
+        ),
     ];
     for (name, text, path) in cases {
         let err = ServiceKey::from_json(&text).expect_err(name);

@@ -25,6 +25,9 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "calm", version, about, long_about = None)]
 struct Cli {
+    /// Log every request (method, host, path, status, attempt; never a secret) to standard error.
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,6 +56,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.verbose {
+        log_requests();
+    }
     let outcome = match cli.command {
         Command::Tier(args) => tier::run(args),
         Command::CheckKey(args) => check_key::run(args),
@@ -64,4 +70,20 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
     };
     outcome.exit_code()
+}
+
+/// Sends the crate's `tracing` events (debug and up) to standard error.
+fn log_requests() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::prelude::*;
+    let only_this_crate = tracing_subscriber::filter::Targets::new()
+        .with_target("calm_credentials", tracing::Level::DEBUG);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_filter(only_this_crate),
+        )
+        .init();
 }

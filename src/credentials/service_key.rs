@@ -184,6 +184,16 @@ impl ServiceKey {
                     "check that the key was copied whole",
                 ));
             }
+            // Neither `uaa` nor a flat `clientid`: name the object a Cloud ALM key lacks.
+            None if !doc.contains_key("clientid") => {
+                return Err(Error::invalid_json(
+                    DOC,
+                    join(prefix, "uaa"),
+                    "an object with the OAuth client (clientid, clientsecret, url), or those fields at the top level",
+                    "neither",
+                    "check that the whole key was copied, including its `uaa` part",
+                ));
+            }
             None => (
                 &doc,
                 prefix.to_owned(),
