@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use calm_credentials::simulator::{
-    AsyncMode, Fault, FaultRule, PendingVisibility, RetryAfter, Server, Simulator,
+    AsyncMode, Fault, FaultRule, PendingVisibility, RetryAfter, Server, Simulator, TenantSpec,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::{Client, StatusCode};
@@ -1055,4 +1055,146 @@ async fn builder_tenants_from_json_and_drop_stops_serving() {
     // Both a kept-alive connection and a fresh one now fail.
     assert!(http.get(url.clone()).send().await.is_err());
     assert!(client().get(url).send().await.is_err());
+}
+
+// Regressions found by pointing third-party clients at `calm simulate` (tests/interop/).
+
+/// cf-python-client follows `links.service_offering` of a plan and `links.service_plan` of an
+/// instance: Cloud Controller serves both by guid, and hides what the user cannot see (404).
+#[tokio::test]
+async fn cf_offerings_and_plans_are_served_by_guid() {
+    let sim = Simulator::start().await.unwrap();
+    let cf = cf_token(&sim).await;
+    let (_, plans) = cf_get(&sim, &cf, "/v3/service_plans?names=standard").await;
+    let plan = &plans["resources"][0];
+    let (status, by_guid) =
+        cf_get(&sim, &cf, plan["links"]["self"]["href"].as_str().unwrap()).await;
+    assert_eq!((status.as_u16(), &by_guid), (200, plan));
+    let offering_link = plan["links"]["service_offering"]["href"].as_str().unwrap();
+    let (status, offering) = cf_get(&sim, &cf, offering_link).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        offering["guid"],
+        plan["relationships"]["service_offering"]["data"]["guid"]
+    );
+    assert_eq!(offering["name"], "SAPCloudALMAPIs");
+    let (_, instances) = cf_get(&sim, &cf, "/v3/service_instances").await;
+    let instance = &instances["resources"][0];
+    let (status, its_plan) = cf_get(
+        &sim,
+        &cf,
+        instance["links"]["service_plan"]["href"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        its_plan["guid"],
+        instance["relationships"]["service_plan"]["data"]["guid"]
+    );
+    for path in [
+        "/v3/service_plans/00000000-0000-4000-8000-000000000000",
+        "/v3/service_offerings/00000000-0000-4000-8000-000000000000",
+    ] {
+        let (status, body) = cf_get(&sim, &cf, path).await;
+        assert_eq!(
+            (status.as_u16(), body["errors"][0]["title"].clone()),
+            (404, json!("CF-ResourceNotFound")),
+            "{path}"
+        );
+    }
+}
+
+/// A plan of an offering the user's orgs are not entitled to is not found by guid either.
+#[tokio::test]
+async fn cf_plan_by_guid_hides_unentitled_plans() {
+    let manual = TenantSpec::new(
+        "only-manual",
+        chrono::NaiveDate::from_ymd_opt(2023, 1, 15).unwrap(),
+    );
+    let sim = Simulator::builder()
+        .without_default_tenants()
+        .tenant(manual)
+        .start()
+        .await
+        .unwrap();
+    let cf = cf_token(&sim).await;
+    let (_, all) = cf_get(&sim, &cf, "/v3/service_plans").await;
+    let names: Vec<&str> = all["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"standard"), "{names:?}");
+    sim.configure_entitlement("only-manual");
+    let (_, visible) = cf_get(&sim, &cf, "/v3/service_plans?names=standard").await;
+    let href = visible["resources"][0]["links"]["self"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let offering = visible["resources"][0]["links"]["service_offering"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(cf_get(&sim, &cf, &href).await.0, 200);
+    assert_eq!(cf_get(&sim, &cf, &offering).await.0, 200);
+}
+
+/// `links.parameters` of a key leads to 400 CF-ServiceFetchBindingParametersNotSupported (90007)
+/// when the broker lacks `bindings_retrievable`, not to an unknown route.
+#[tokio::test]
+async fn cf_key_parameters_link_answers_90007() {
+    let sim = Simulator::start().await.unwrap();
+    let cf = cf_token(&sim).await;
+    let (_, keys) = cf_get(&sim, &cf, "/v3/service_credential_bindings?type=key").await;
+    let link = keys["resources"][0]["links"]["parameters"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = cf_get(&sim, &cf, &link).await;
+    assert_eq!(
+        (
+            status.as_u16(),
+            body["errors"][0]["code"].clone(),
+            body["errors"][0]["title"].clone()
+        ),
+        (
+            400,
+            json!(90007),
+            json!("CF-ServiceFetchBindingParametersNotSupported")
+        )
+    );
+    let unknown = "/v3/service_credential_bindings/00000000-0000-4000-8000-000000000000/parameters";
+    let (status, body) = cf_get(&sim, &cf, unknown).await;
+    assert_eq!(
+        (status.as_u16(), body["errors"][0]["title"].clone()),
+        (404, json!("CF-ResourceNotFound"))
+    );
+}
+
+/// Strings in a `fieldQuery` must be single-quoted; a bare word is 400 InvalidFieldQuery, while
+/// booleans, numbers and date-times stay unquoted.
+#[tokio::test]
+async fn field_query_rejects_unquoted_strings() {
+    let sim = Simulator::start().await.unwrap();
+    let token = sm_token(&sim, "calm-auto").await;
+    for bad in [
+        "name eq SAPCloudALMAPIs",
+        "name in ('xsuaa', SAPCloudALMAPIs)",
+    ] {
+        let path = format!("/v1/service_offerings?fieldQuery={}", q(bad));
+        let (status, body) = sm_get(&sim, &token, &path).await;
+        assert_eq!(
+            (status.as_u16(), body["error"].clone()),
+            (400, json!("InvalidFieldQuery")),
+            "{bad}"
+        );
+    }
+    let good = format!(
+        "/v1/service_offerings?fieldQuery={}",
+        q("bindable eq true and created_at gt 2000-01-01T00:00:00Z")
+    );
+    let (status, body) = sm_get(&sim, &token, &good).await;
+    assert_eq!(status, 200);
+    assert!(body["num_items"].as_u64().unwrap() >= 1, "{body}");
 }

@@ -14,10 +14,16 @@ pub struct Args {
     /// A JSON array of tenants: [{"subdomain": "acme", "provisioned_on": "2023-08-01", "region": "eu10"}].
     #[arg(long, value_name = "FILE")]
     tenants: Option<String>,
+    /// How long asynchronous creates and deletes stay in progress, in milliseconds (0: done at
+    /// once). Cloud Foundry jobs show PROCESSING, then POLLING, then COMPLETE.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    operation_ms: u64,
 }
 
 pub fn run(args: Args) -> Outcome {
-    let mut builder = Simulator::builder().port(args.port);
+    let mut builder = Simulator::builder()
+        .port(args.port)
+        .operation_duration(std::time::Duration::from_millis(args.operation_ms));
     if let Some(path) = &args.tenants {
         let text = match read_input(path) {
             Ok(t) => t,

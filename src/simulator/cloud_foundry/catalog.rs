@@ -284,6 +284,28 @@ pub(crate) async fn list_offerings(
     )
 }
 
+/// `GET /v3/service_offerings/{guid}`: 404 unless a plan of it is visible in one of the user's
+/// orgs, as Cloud Controller hides what the user cannot see.
+pub(crate) async fn get_offering(
+    State(shared): State<Arc<Shared>>,
+    Path(guid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return r;
+    }
+    let world = shared.world.lock().expect("world lock");
+    let orgs = orgs_in_scope(&world, &CfQuery::default());
+    match world
+        .cf_offerings
+        .iter()
+        .find(|o| o.guid == guid && offering_visible(&world, &o.guid, &orgs))
+    {
+        Some(o) => json_response(200, offering_json(&shared, o)),
+        None => resource_not_found("Service offering not found"),
+    }
+}
+
 fn plan_json(shared: &Shared, world: &World, p: &CfPlan) -> Value {
     let restricted = world
         .cf_offerings
@@ -354,4 +376,25 @@ pub(crate) async fn list_plans(
                 .collect()
         },
     )
+}
+
+/// `GET /v3/service_plans/{guid}`: 404 unless it is visible in one of the user's orgs.
+pub(crate) async fn get_plan(
+    State(shared): State<Arc<Shared>>,
+    Path(guid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return r;
+    }
+    let world = shared.world.lock().expect("world lock");
+    let orgs = orgs_in_scope(&world, &CfQuery::default());
+    match world
+        .cf_plans
+        .iter()
+        .find(|p| p.guid == guid && offering_visible(&world, &p.offering_guid, &orgs))
+    {
+        Some(p) => json_response(200, plan_json(&shared, &world, p)),
+        None => resource_not_found("Service plan not found"),
+    }
 }

@@ -143,6 +143,29 @@ pub(crate) async fn details(
     }
 }
 
+/// `GET /v3/service_credential_bindings/{guid}/parameters`: the simulated brokers do not offer
+/// `bindings_retrievable`, so 400 CF-ServiceFetchBindingParametersNotSupported (90007).
+pub(crate) async fn parameters(
+    State(shared): State<Arc<Shared>>,
+    Path(guid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return r;
+    }
+    let mut world = shared.world.lock().expect("world lock");
+    world.settle();
+    if !world.cf_keys.iter().any(|k| k.guid == guid) {
+        return resource_not_found("Service credential binding not found");
+    }
+    error(
+        400,
+        90007,
+        "CF-ServiceFetchBindingParametersNotSupported",
+        "This service does not support fetching service binding parameters.",
+    )
+}
+
 /// `POST /v3/service_credential_bindings` (type `key`) → always 202 + job `service_keys.create`.
 pub(crate) async fn create(
     State(shared): State<Arc<Shared>>,

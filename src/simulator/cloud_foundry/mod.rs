@@ -35,7 +35,9 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/v3/spaces", get(catalog::list_spaces))
         .route("/v3/spaces/{guid}", get(catalog::get_space))
         .route("/v3/service_offerings", get(catalog::list_offerings))
+        .route("/v3/service_offerings/{guid}", get(catalog::get_offering))
         .route("/v3/service_plans", get(catalog::list_plans))
+        .route("/v3/service_plans/{guid}", get(catalog::get_plan))
         .route(
             "/v3/service_instances",
             get(instances::list).post(instances::create),
@@ -59,6 +61,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route(
             "/v3/service_credential_bindings/{guid}/details",
             get(keys::details),
+        )
+        .route(
+            "/v3/service_credential_bindings/{guid}/parameters",
+            get(keys::parameters),
         )
         .route("/v3/jobs/{guid}", get(jobs::get_one))
 }

@@ -1,9 +1,10 @@
 //! `fieldQuery` and `labelQuery` (service-manager-api.md §3): parsing and matching.
 //!
 //! Criteria `<key> <op> <value>` joined by ` and `; operators `eq ne en in notin contains` (both)
-//! and `gt ge lt le` (fields only); strings in single quotes with `''` (or `\'`) escaping; other
-//! literals unquoted. Keys may be nested JSON paths (`context/subaccount_id`). Comparisons are on
-//! the text of the value (numbers compare numerically for the ordering operators).
+//! and `gt ge lt le` (fields only); strings in single quotes with `''` (or `\'`) escaping; only
+//! booleans, numbers and ISO 8601 date-times unquoted (a bare word is a 400, as upstream). Keys
+//! may be nested JSON paths (`context/subaccount_id`). Comparisons are on the text of the value
+//! (numbers compare numerically for the ordering operators).
 
 use serde_json::Value;
 
@@ -179,9 +180,28 @@ fn valid_key(key: &str) -> bool {
 
 fn literal(token: Option<Token>) -> Result<String, String> {
     match token {
-        Some(Token::Str(s)) | Some(Token::Word(s)) => Ok(s),
+        Some(Token::Str(s)) => Ok(s),
+        Some(Token::Word(s)) if unquoted_literal(&s) => Ok(s),
+        Some(Token::Word(s)) => Err(format!(
+            "'{s}' is not a literal: strings must be in single quotes"
+        )),
         other => Err(format!("expected a value, found {other:?}")),
     }
+}
+
+/// Whether a bare word is a literal of the grammar: a boolean, a number or an ISO 8601 date-time
+/// (everything else, strings included, must be single-quoted).
+fn unquoted_literal(word: &str) -> bool {
+    let number = |w: &str| {
+        let digits = w.strip_prefix('-').unwrap_or(w);
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+        [int, frac]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    };
+    matches!(word, "true" | "false")
+        || number(word)
+        || chrono::DateTime::parse_from_rfc3339(word).is_ok()
 }
 
 fn list(tokens: &mut impl Iterator<Item = Token>) -> Result<Vec<String>, String> {
@@ -272,6 +292,19 @@ mod tests {
     }
 
     #[test]
+    fn bare_literals_are_booleans_numbers_and_date_times() {
+        let q = Query::parse(
+            "free eq true and n ge -2.5 and created_at gt 2024-01-01T00:00:00Z",
+            false,
+        )
+        .unwrap();
+        assert!(
+            q.matches_fields(&json!({"free": true, "n": 3, "created_at": "2024-02-01T00:00:00Z"}))
+        );
+        assert!(Query::parse("created_at lt 2024-01-01T00:00:00.5+01:00", false).is_ok());
+    }
+
+    #[test]
     fn garbage_is_an_error() {
         for bad in [
             "",
@@ -280,6 +313,9 @@ mod tests {
             "name foo 'x'",
             "name eq 'x' or b eq 'y'",
             "a eq 'x",
+            "name eq calm",
+            "name in ('a', b)",
+            "n ge 1.",
         ] {
             assert!(Query::parse(bad, false).is_err(), "{bad}");
         }
