@@ -5,7 +5,10 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::{DEFAULT_LABEL, Service};
+use super::service::Service;
+
+/// The label (service offering name) of SAP Cloud ALM API instances.
+pub const DEFAULT_LABEL: &str = "SAPCloudALMAPIs";
 
 /// One condition of a [`Query`]. All conditions of a query must hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,9 +79,9 @@ impl fmt::Display for Criterion {
 
 /// What service to select: a conjunction of [`Criterion`]s.
 ///
-/// [`Query::default`] looks for the SAP Cloud ALM API offering (label
-/// [`DEFAULT_LABEL`](super::DEFAULT_LABEL), `SAPCloudALMAPIs`). An empty query matches nothing,
-/// as an empty object filter does in `@sap/xsenv`.
+/// [`Query::default`] looks for the SAP Cloud ALM API offering (label [`DEFAULT_LABEL`],
+/// `SAPCloudALMAPIs`). An empty query matches nothing, as an empty object filter does in
+/// `@sap/xsenv`.
 ///
 /// ```
 /// use calm_credentials::credentials::runtime::{Criterion, Query};

@@ -8,10 +8,12 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{
-    BindingFormat, Environment, Listing, Problem, Service, Source, SourceKind, SourceOutcome,
-    sorted_entries, trim_line_end, truthy,
-};
+use super::environment::Environment;
+use super::files::{check_root, read_files, sorted_entries};
+use super::listing::{Listing, Problem, SourceOutcome};
+use super::service::{BindingFormat, Service};
+use super::source::{Source, SourceKind};
+use super::values::{trim_line_end, truthy};
 use crate::error::json_shape;
 
 /// Top-level fields of a binding without `.metadata` (xsenv `DEFAULT_META_DATA_PROPERTIES`).
@@ -26,21 +28,18 @@ const OPERATOR_METADATA: [&str; 6] = [
     "tags",
 ];
 
+/// A binding's top-level fields, its credentials and how they were laid out.
+type Split = (Map<String, Value>, Map<String, Value>, BindingFormat);
+
 pub(super) fn read(_env: &Environment, root: &Path, listing: &mut Listing) {
     let source = Source::path(SourceKind::ServiceBinding, root);
-    if !super::check_root(listing, &source, root) {
+    if !check_root(listing, &source, root) {
         return;
     }
     let entries = match sorted_entries(root) {
         Ok(e) => e,
         Err(e) => {
-            listing.problem(Problem::new(
-                &source,
-                None,
-                None,
-                format!("cannot be listed: {e}"),
-            ));
-            listing.report(source, SourceOutcome::Failed(e.to_string()));
+            listing.source_failed(&source, format!("cannot be listed: {e}"), e.to_string());
             return;
         }
     };
@@ -62,17 +61,14 @@ pub(super) fn read(_env: &Environment, root: &Path, listing: &mut Listing) {
     listing.report(source, SourceOutcome::Read(count));
 }
 
-/// The regular files of a binding directory (symlinks followed; dotfiles included; directories
-/// such as `..data` skipped), as text.
-fn read_files(
+fn read_binding(
     source: &Source,
     binding: &str,
     dir: &Path,
     listing: &mut Listing,
-) -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
-    let entries = match sorted_entries(dir) {
-        Ok(e) => e,
+) -> Option<Service> {
+    let files = match read_files(source, binding, dir, listing) {
+        Ok(files) => files,
         Err(e) => {
             listing.problem(Problem::new(
                 source,
@@ -80,103 +76,20 @@ fn read_files(
                 None,
                 format!("cannot list the binding directory: {e}; skipped"),
             ));
-            return files;
+            return None;
         }
     };
-    for (name, path) in entries {
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_file() => match super::read_text(&path) {
-                Ok(text) => {
-                    files.insert(name, text);
-                }
-                Err(e) => listing.problem(Problem::new(
-                    source,
-                    Some(binding),
-                    Some(&name),
-                    format!("cannot read the file: {e}; left out"),
-                )),
-            },
-            Ok(_) => {}
-            Err(e) => listing.problem(Problem::new(
-                source,
-                Some(binding),
-                Some(&name),
-                format!("cannot follow the entry (broken symlink?): {e}; left out"),
-            )),
-        }
-    }
-    files
-}
-
-fn read_binding(
-    source: &Source,
-    binding: &str,
-    dir: &Path,
-    listing: &mut Listing,
-) -> Option<Service> {
-    let files = read_files(source, binding, dir, listing);
     if files.is_empty() {
         // A directory holding only directories: a legacy service folder, not a binding.
         return None;
     }
-
-    let metadata = match files.get(".metadata").filter(|t| !t.is_empty()) {
-        None => None,
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(v) if truthy(&v) => Some(v),
-            Ok(_) => None,
-            Err(e) => {
-                listing.problem(Problem::new(
-                    source,
-                    Some(binding),
-                    Some(".metadata"),
-                    format!(
-                        "not valid JSON (line {}, column {}); every file is read as a text credential instead, as @sap/xsenv does",
-                        e.line(),
-                        e.column()
-                    ),
-                ));
-                None
-            }
-        },
+    let ctx = Ctx {
+        source,
+        binding,
+        files: &files,
     };
-
-    let (mut fields, credentials, format) = match &metadata {
-        Some(meta) => {
-            let ctx = Ctx {
-                source,
-                binding,
-                files: &files,
-            };
-            let fields = ctx.properties(meta, "metaDataProperties", listing);
-            let creds = ctx.properties(meta, "credentialProperties", listing);
-            (fields, creds, BindingFormat::ServiceBindingMetadata)
-        }
-        None if !files.contains_key("type") => match secret_root_key(&files) {
-            Some((fields, creds)) => (fields, creds, BindingFormat::SecretRootKey),
-            None => {
-                listing.problem(Problem::new(
-                        source,
-                        Some(binding),
-                        Some("type"),
-                        "no `type` file (servicebinding.io requires one) and not the operator's secretRootKey format; skipped",
-                    ));
-                return None;
-            }
-        },
-        None => {
-            let mut fields = Map::new();
-            let mut creds = Map::new();
-            for (name, text) in &files {
-                if PLAIN_METADATA.contains(&name.as_str()) {
-                    fields.insert(name.clone(), Value::String(text.clone()));
-                } else {
-                    creds.insert(name.clone(), Value::String(text.clone()));
-                }
-            }
-            (fields, creds, BindingFormat::ServiceBindingPlain)
-        }
-    };
+    let metadata = ctx.metadata(listing);
+    let (mut fields, credentials, format) = ctx.split(metadata.as_ref(), listing)?;
 
     // Metadata values are compared without a trailing line break (§9.4); credentials untouched.
     for v in fields.values_mut() {
@@ -207,6 +120,7 @@ fn read_binding(
     ))
 }
 
+/// One binding directory being read: where it is and its files.
 struct Ctx<'a> {
     source: &'a Source,
     binding: &'a str,
@@ -221,6 +135,51 @@ impl Ctx<'_> {
             Some(field),
             msg,
         ));
+    }
+
+    /// The `.metadata` document when present, non-empty, valid and truthy.
+    fn metadata(&self, listing: &mut Listing) -> Option<Value> {
+        let text = self.files.get(".metadata").filter(|t| !t.is_empty())?;
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) if truthy(&v) => Some(v),
+            Ok(_) => None,
+            Err(e) => {
+                self.warn(
+                    listing,
+                    ".metadata",
+                    format!(
+                        "not valid JSON (line {}, column {}); every file is read as a text credential instead, as @sap/xsenv does",
+                        e.line(),
+                        e.column()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The files split into fields and credentials by `.metadata`, as `secretRootKey`, or as a
+    /// plain binding; `None` (reported) when the directory is none of these.
+    fn split(&self, metadata: Option<&Value>, listing: &mut Listing) -> Option<Split> {
+        if let Some(meta) = metadata {
+            let fields = self.properties(meta, "metaDataProperties", listing);
+            let creds = self.properties(meta, "credentialProperties", listing);
+            return Some((fields, creds, BindingFormat::ServiceBindingMetadata));
+        }
+        if self.files.contains_key("type") {
+            return Some(split_plain(self.files));
+        }
+        match secret_root_key(self.files) {
+            Some((fields, creds)) => Some((fields, creds, BindingFormat::SecretRootKey)),
+            None => {
+                self.warn(
+                    listing,
+                    "type",
+                    "no `type` file (servicebinding.io requires one) and not the operator's secretRootKey format; skipped".to_owned(),
+                );
+                None
+            }
+        }
     }
 
     /// xsenv `parseProperties` over the list `meta[list_key]`.
@@ -249,72 +208,110 @@ impl Ctx<'_> {
             }
         };
         for prop in list {
-            let Some(name) = prop
-                .get("name")
-                .and_then(Value::as_str)
-                .filter(|n| !n.is_empty())
-            else {
-                self.warn(
-                    listing,
-                    ".metadata",
-                    format!("an entry of `{list_key}` has no name; ignored"),
-                );
-                continue;
-            };
-            let Some(text) = self.files.get(name) else {
-                self.warn(
-                    listing,
-                    name,
-                    format!(
-                        "listed in `.metadata` `{list_key}` but there is no such file; left out"
-                    ),
-                );
-                continue;
-            };
-            match prop.get("format").and_then(Value::as_str) {
-                Some("text") => {
-                    out.insert(name.to_owned(), Value::String(text.clone()));
-                }
-                Some("json") => match serde_json::from_str::<Value>(text) {
-                    Ok(value) => {
-                        if prop.get("container").is_some_and(truthy) {
-                            match value {
-                                Value::Object(m) => out.extend(m),
-                                other => self.warn(
-                                    listing,
-                                    name,
-                                    format!(
-                                        "declared a JSON container in `.metadata` but holds {}; left out",
-                                        json_shape(&other)
-                                    ),
-                                ),
-                            }
-                        } else {
-                            out.insert(name.to_owned(), value);
-                        }
-                    }
-                    Err(e) => self.warn(
-                        listing,
-                        name,
-                        format!(
-                            "declared `json` in `.metadata` but is not valid JSON (line {}, column {}); left out, as @sap/xsenv does",
-                            e.line(),
-                            e.column()
-                        ),
-                    ),
-                },
-                other => self.warn(
-                    listing,
-                    name,
-                    format!(
-                        "`.metadata` gives format {}, expected `text` or `json`; left out",
-                        other.map_or_else(|| "nothing".to_owned(), |f| format!("`{f}`"))
-                    ),
-                ),
-            }
+            self.property(prop, list_key, &mut out, listing);
         }
         out
     }
+
+    /// One entry of a `.metadata` property list, added to `out` when its file is usable.
+    fn property(
+        &self,
+        prop: &Value,
+        list_key: &str,
+        out: &mut Map<String, Value>,
+        listing: &mut Listing,
+    ) {
+        let Some(name) = prop
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        else {
+            self.warn(
+                listing,
+                ".metadata",
+                format!("an entry of `{list_key}` has no name; ignored"),
+            );
+            return;
+        };
+        let Some(text) = self.files.get(name) else {
+            self.warn(
+                listing,
+                name,
+                format!("listed in `.metadata` `{list_key}` but there is no such file; left out"),
+            );
+            return;
+        };
+        match prop.get("format").and_then(Value::as_str) {
+            Some("text") => {
+                out.insert(name.to_owned(), Value::String(text.clone()));
+            }
+            Some("json") => self.json_property(prop, name, text, out, listing),
+            other => self.warn(
+                listing,
+                name,
+                format!(
+                    "`.metadata` gives format {}, expected `text` or `json`; left out",
+                    other.map_or_else(|| "nothing".to_owned(), |f| format!("`{f}`"))
+                ),
+            ),
+        }
+    }
+
+    /// A `json` property: the parsed value under `name`, or with `container: true` its members.
+    fn json_property(
+        &self,
+        prop: &Value,
+        name: &str,
+        text: &str,
+        out: &mut Map<String, Value>,
+        listing: &mut Listing,
+    ) {
+        let value = match serde_json::from_str::<Value>(text) {
+            Ok(value) => value,
+            Err(e) => {
+                self.warn(
+                    listing,
+                    name,
+                    format!(
+                        "declared `json` in `.metadata` but is not valid JSON (line {}, column {}); left out, as @sap/xsenv does",
+                        e.line(),
+                        e.column()
+                    ),
+                );
+                return;
+            }
+        };
+        if !prop.get("container").is_some_and(truthy) {
+            out.insert(name.to_owned(), value);
+            return;
+        }
+        match value {
+            Value::Object(m) => out.extend(m),
+            other => self.warn(
+                listing,
+                name,
+                format!(
+                    "declared a JSON container in `.metadata` but holds {}; left out",
+                    json_shape(&other)
+                ),
+            ),
+        }
+    }
+}
+
+/// A binding without `.metadata`: `type` and `provider` are fields, every other file a text
+/// credential.
+fn split_plain(files: &BTreeMap<String, String>) -> Split {
+    let mut fields = Map::new();
+    let mut creds = Map::new();
+    for (name, text) in files {
+        if PLAIN_METADATA.contains(&name.as_str()) {
+            fields.insert(name.clone(), Value::String(text.clone()));
+        } else {
+            creds.insert(name.clone(), Value::String(text.clone()));
+        }
+    }
+    (fields, creds, BindingFormat::ServiceBindingPlain)
 }
 
 /// The operator's `secretRootKey` format: exactly one non-dot file holding a JSON object with a

@@ -2,19 +2,21 @@
 //! every file is a credential; the service object is `{name: <instance>, label: <label file> or
 //! <service>, tags: <tags file> + <service>, credentials}`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::{
-    BindingFormat, Environment, Listing, Problem, Service, Source, SourceKind, SourceOutcome,
-    looks_like_json_object, sorted_entries, trim_line_end,
-};
+use super::environment::Environment;
+use super::files::{check_root, read_files, sorted_entries};
+use super::listing::{Listing, Problem, SourceOutcome};
+use super::service::{BindingFormat, Service};
+use super::source::{Source, SourceKind};
+use super::values::{looks_like_json_object, trim_line_end};
 use crate::error::json_shape;
 
 pub(super) fn read(env: &Environment, root: &Path, listing: &mut Listing) {
     let source = Source::path(SourceKind::Legacy, root);
-    if !super::check_root(listing, &source, root) {
+    if !check_root(listing, &source, root) {
         return;
     }
     let mut count = 0;
@@ -30,7 +32,7 @@ pub(super) fn read(env: &Environment, root: &Path, listing: &mut Listing) {
 
 /// Subdirectories (symlinks followed), sorted, without Kubernetes' `..data`/`..<timestamp>`
 /// (xsenv takes those for instances on a servicebinding.io root, §9.6).
-fn dirs(source: &Source, dir: &Path, listing: &mut Listing) -> Vec<(String, std::path::PathBuf)> {
+fn dirs(source: &Source, dir: &Path, listing: &mut Listing) -> Vec<(String, PathBuf)> {
     match sorted_entries(dir) {
         Ok(entries) => entries
             .into_iter()
@@ -56,60 +58,8 @@ fn read_instance(
     dir: &Path,
     listing: &mut Listing,
 ) -> Service {
-    let parse_all = env.parse_all_json();
-    let mut credentials = Map::new();
-    if let Ok(entries) = sorted_entries(dir) {
-        for (name, path) in entries {
-            match std::fs::metadata(&path) {
-                Ok(m) if m.is_file() => match super::read_text(&path) {
-                    Ok(text) => {
-                        credentials.insert(name, file_value(text, parse_all));
-                    }
-                    Err(e) => listing.problem(Problem::new(
-                        source,
-                        Some(instance),
-                        Some(&name),
-                        format!("cannot read the file: {e}; left out"),
-                    )),
-                },
-                Ok(_) => {}
-                Err(e) => listing.problem(Problem::new(
-                    source,
-                    Some(instance),
-                    Some(&name),
-                    format!("cannot follow the entry (broken symlink?): {e}; left out"),
-                )),
-            }
-        }
-    } else {
-        listing.problem(Problem::new(
-            source,
-            Some(instance),
-            None,
-            "cannot list the instance directory; it is listed without credentials",
-        ));
-    }
-
-    let mut tags: Vec<Value> = match credentials.get("tags") {
-        None => Vec::new(),
-        Some(Value::String(s)) if s.is_empty() => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Array(a)) => a,
-            Ok(other) => {
-                tag_problem(listing, source, instance, service, json_shape(&other));
-                Vec::new()
-            }
-            Err(_) => {
-                tag_problem(listing, source, instance, service, "text that is not JSON");
-                Vec::new()
-            }
-        },
-        Some(other) => {
-            tag_problem(listing, source, instance, service, json_shape(other));
-            Vec::new()
-        }
-    };
+    let credentials = read_credentials(env, source, instance, dir, listing);
+    let mut tags = read_tags(&credentials, source, service, instance, listing);
     if !tags.iter().any(|t| t.as_str() == Some(service)) {
         tags.push(Value::String(service.to_owned()));
     }
@@ -128,6 +78,55 @@ fn read_instance(
         fields,
         Value::Object(credentials),
     )
+}
+
+/// Every file of the instance directory, by name.
+fn read_credentials(
+    env: &Environment,
+    source: &Source,
+    instance: &str,
+    dir: &Path,
+    listing: &mut Listing,
+) -> Map<String, Value> {
+    let parse_all = env.parse_all_json();
+    match read_files(source, instance, dir, listing) {
+        Ok(files) => files
+            .into_iter()
+            .map(|(name, text)| (name, file_value(text, parse_all)))
+            .collect(),
+        Err(_) => {
+            listing.problem(Problem::new(
+                source,
+                Some(instance),
+                None,
+                "cannot list the instance directory; it is listed without credentials",
+            ));
+            Map::new()
+        }
+    }
+}
+
+/// The `tags` file as a JSON array (empty, with a [`Problem`], when it is anything else).
+fn read_tags(
+    credentials: &Map<String, Value>,
+    source: &Source,
+    service: &str,
+    instance: &str,
+    listing: &mut Listing,
+) -> Vec<Value> {
+    let found = match credentials.get("tags") {
+        None => return Vec::new(),
+        Some(Value::String(s)) if s.is_empty() => return Vec::new(),
+        Some(Value::Array(a)) => return a.clone(),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Array(a)) => return a,
+            Ok(other) => json_shape(&other),
+            Err(_) => "text that is not JSON",
+        },
+        Some(other) => json_shape(other),
+    };
+    tag_problem(listing, source, instance, service, found);
+    Vec::new()
 }
 
 fn tag_problem(listing: &mut Listing, source: &Source, instance: &str, service: &str, found: &str) {
