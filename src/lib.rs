@@ -14,7 +14,7 @@
 //! | [`model`] | tenants, regions, id newtypes |
 //! | [`http`] | the transport: timeouts, retries, `Retry-After`, URL policy, wire errors |
 //! | [`auth`] | token sources (client credentials, X.509, Cloud Foundry grants) and their cache |
-//! | [`verify`] | "Test Service Key": does a key get a token, with which scopes |
+//! | [`mod@verify`] | "Test Service Key": does a key get a token, with which scopes |
 //! | [`service_manager`] | the SAP Service Manager API (recommended path) |
 //! | [`cloud_foundry`] | the Cloud Foundry v3 API (legacy path) |
 //! | [`client`] | the journeys: retrieve (find or create), discover, list, rotate |
