@@ -264,7 +264,7 @@ async fn rotation_keeps_the_old_binding_for_a_grace_period_and_reruns_create_not
 
         let retired = retire_stale(&sm, &old.instance.name, &o).await.unwrap();
         let ids: Vec<_> = retired.iter().map(|c| c.id.clone()).collect();
-        assert_eq!(ids, [old.credential.id.clone()], "{subdomain}");
+        assert_eq!(ids, std::slice::from_ref(&old.credential.id), "{subdomain}");
         let after = verify(&old.key, sm.http()).await.unwrap();
         assert!(!after.works, "{subdomain}: the retired binding still works");
         let bindings = sm.bindings_of(&old.instance.id).await.unwrap();
