@@ -272,7 +272,10 @@ impl ApiError {
                 "the resource is busy or the request conflicts with its state; wait and retry"
             }
             429 => "rate limited; wait and retry",
-            500..=599 => "the platform is failing; retry later",
+            502..=504 => "the platform is unavailable or overloaded; retry later",
+            500..=599 => {
+                "the platform failed on this request and this failure is not known to pass by itself; if repeating the request later fails again, quote the correlation id to SAP support"
+            }
             _ => "see the platform's message",
         }
     }

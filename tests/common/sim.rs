@@ -1,0 +1,180 @@
+//! Fixtures for end-to-end tests against the simulator: clients for both environments with a
+//! fast retry policy, the default tenants' dates, the three purposes, and request-log counts.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use calm_credentials::client::{Provenance, RetrieveOptions};
+use calm_credentials::cloud_foundry::{CfLogin, CloudFoundry, Space};
+use calm_credentials::http::{HttpClient, RetryPolicy};
+use calm_credentials::service_manager::ServiceManager;
+use calm_credentials::setup::DEFAULT_OFFERING;
+use calm_credentials::simulator::{Server, Simulator};
+use calm_credentials::wait::WaitOptions;
+use calm_credentials::{Purpose, ServiceKey};
+use chrono::NaiveDate;
+use secrecy::SecretString;
+
+/// Attempts in total of the fast policy (the first included).
+pub const ATTEMPTS: u32 = 4;
+
+/// Retries within milliseconds: server-requested waits are capped at 50 ms, so every
+/// `Retry-After` form costs the same and the suites stay quick.
+pub fn fast_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: ATTEMPTS,
+        base_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(20),
+        max_retry_after: Duration::from_millis(50),
+    }
+}
+
+/// An HTTP client with [`fast_policy`] and the given request timeout.
+pub fn http_with_timeout(timeout: Duration) -> HttpClient {
+    HttpClient::builder()
+        .retry_policy(fast_policy())
+        .request_timeout(timeout)
+        .build()
+        .unwrap()
+}
+
+/// An HTTP client with [`fast_policy`] and a 5 s request timeout.
+pub fn http() -> HttpClient {
+    http_with_timeout(Duration::from_secs(5))
+}
+
+/// A Service Manager client for a tenant, from the simulator's SM key (cold token).
+pub fn sm_for(sim: &Simulator, subdomain: &str, http: HttpClient) -> ServiceManager {
+    let key = ServiceKey::from_value(sim.sm_key(subdomain).unwrap()).unwrap();
+    ServiceManager::new(&key, http).unwrap()
+}
+
+/// A Cloud Foundry client logged in as the simulator's user (cold token; discovery done).
+pub async fn cf_for(sim: &Simulator, http: HttpClient) -> CloudFoundry {
+    let l = sim.cf_login();
+    let mut b = CfLogin::builder()
+        .api_url(l.api_url.as_str())
+        .password(l.username, SecretString::from(l.password))
+        .env(HashMap::new())
+        .config_file(None);
+    if let Some(origin) = l.origin {
+        b = b.origin(origin);
+    }
+    CloudFoundry::connect(b.build().unwrap(), http)
+        .await
+        .unwrap()
+}
+
+/// Options that create, with short waits.
+pub fn create_opts() -> RetrieveOptions {
+    let mut o = RetrieveOptions::default().create(true);
+    o.wait = WaitOptions::with_timeout(Duration::from_secs(10))
+        .intervals(Duration::from_millis(5), Duration::from_millis(25));
+    o
+}
+
+/// The default tenants with their provisioning dates.
+pub fn tenants() -> [(&'static str, NaiveDate); 3] {
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    [
+        ("calm-auto", d(2024, 3, 1)),
+        ("calm-monitoring", d(2023, 8, 1)),
+        ("calm-manual", d(2023, 1, 15)),
+    ]
+}
+
+/// The scope own API access asks for in these tests.
+pub const API_SCOPE: &str = "calm-api.tasks.read";
+
+/// The three purposes (API access with [`API_SCOPE`]).
+pub fn purposes() -> [Purpose; 3] {
+    [
+        Purpose::OperationsMonitoring,
+        Purpose::TransportManagement,
+        Purpose::ApiAccess {
+            scopes: vec![API_SCOPE.into()],
+        },
+    ]
+}
+
+/// Whether a tenant's generated credentials serve `purpose` (automatic: monitoring and
+/// transport; monitoring-only: monitoring), i.e. whether a journey finds rather than creates.
+pub fn generated_for(subdomain: &str, purpose: &Purpose) -> bool {
+    matches!(
+        (subdomain, purpose),
+        (
+            "calm-auto",
+            Purpose::OperationsMonitoring | Purpose::TransportManagement
+        ) | ("calm-monitoring", Purpose::OperationsMonitoring)
+    )
+}
+
+/// What a first journey should report for both the instance and the credentials.
+pub fn expected_provenance(subdomain: &str, purpose: &Purpose) -> Provenance {
+    if generated_for(subdomain, purpose) {
+        Provenance::Found
+    } else {
+        Provenance::Created
+    }
+}
+
+/// Scope suffixes the token must carry for `purpose` (scopes come prefixed with the
+/// `xsappname`, e.g. `sapcloudalm!b1.`).
+pub fn needed_scopes(purpose: &Purpose) -> Vec<String> {
+    match purpose {
+        Purpose::TransportManagement => vec![
+            ".imp-cdm-feature-display-ui".into(),
+            ".imp-cdm-feature-manage-ui".into(),
+        ],
+        Purpose::ApiAccess { scopes } => scopes.iter().map(|s| format!(".{s}")).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Requests the simulator served with `method` on `server`.
+pub fn count(sim: &Simulator, server: Server, method: &str) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r.server == server && r.method == method)
+        .count()
+}
+
+/// Requests the simulator served on `server`.
+pub fn served(sim: &Simulator, server: Server) -> usize {
+    sim.requests().iter().filter(|r| r.server == server).count()
+}
+
+/// POSTs to the platform APIs (token requests left out: they create nothing).
+pub fn platform_posts(sim: &Simulator) -> usize {
+    count(sim, Server::ServiceManager, "POST") + count(sim, Server::CloudFoundry, "POST")
+}
+
+/// Instances of the Cloud ALM API offering in the tenant's subaccount and their bindings, as
+/// `(instance name, binding count)`, listed afresh.
+pub async fn sm_inventory(sm: &ServiceManager) -> Vec<(String, usize)> {
+    let mut all: Vec<(String, usize)> =
+        calm_credentials::client::service_manager::list(sm, DEFAULT_OFFERING)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.instance.name, l.bindings.len()))
+            .collect();
+    all.sort();
+    all
+}
+
+/// Instances of the Cloud ALM API offering in the space and their keys, as
+/// `(instance name, key count)`, listed afresh.
+pub async fn cf_inventory(cf: &CloudFoundry, space: &Space) -> Vec<(String, usize)> {
+    let mut all: Vec<(String, usize)> = cf
+        .inventory(space)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.instance.name, e.keys.len()))
+        .collect();
+    all.sort();
+    all
+}
