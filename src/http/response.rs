@@ -96,7 +96,21 @@ impl fmt::Debug for Response {
 }
 
 /// Decodes JSON into `T`, reporting the failing path and shapes but never a value.
+///
+/// The common case (a well-formed answer) takes serde_json's direct path; only a failure is
+/// decoded again with path tracking, which costs about as much as the decode itself.
 pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    document: &str,
+) -> Result<T> {
+    match serde_json::from_slice(body) {
+        Ok(value) => Ok(value),
+        Err(_) => decode_json_tracking_path(body, document),
+    }
+}
+
+/// The slow path of [`decode_json`]: the same decode with the failing JSON path recorded.
+fn decode_json_tracking_path<T: serde::de::DeserializeOwned>(
     body: &[u8],
     document: &str,
 ) -> Result<T> {
