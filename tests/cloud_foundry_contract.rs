@@ -1145,3 +1145,257 @@ async fn refused_login_and_debug_output_never_show_secrets() {
     let warm = warm(&server);
     assert!(!format!("{warm:?}").contains("warm-token"));
 }
+
+// ------------------------------------------- generated credentials and the transport scopes
+
+const CDM_SCOPES: &str =
+    "sapcloudalm!b1.imp-cdm-feature-display-ui sapcloudalm!b1.imp-cdm-feature-manage-ui";
+
+/// Credentials whose token server is the mock.
+fn details_at(token_server: &str) -> Value {
+    let mut d = details();
+    d["credentials"]["uaa"]["url"] = json!(token_server);
+    d
+}
+
+fn transport_request() -> PlanRequest {
+    PlanRequest::new(
+        Some(ProvisioningTier::Automatic),
+        Purpose::TransportManagement,
+        Environment::CloudFoundry,
+    )
+    .instance_name("calm-api")
+    .credential_name("calm-key")
+}
+
+/// The space's inventory: instance `si-g` with the generated key `kg`, whose token carries
+/// `scope`.
+async fn mount_generated(server: &MockServer, scope: &str) {
+    // The inventory asks for every plan of the offering; creating, for plan `standard`.
+    Mock::given(method("GET"))
+        .and(path("/v3/service_plans"))
+        .and(query_param("service_offering_names", "SAPCloudALMAPIs"))
+        .respond_with(ok(page(json!([{"guid": "p1", "name": "standard"}]), None)))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .and(query_param("service_plan_guids", "p1"))
+        .respond_with(ok(page(
+            json!([instance("si-g", "calm-generated", "succeeded")]),
+            None,
+        )))
+        .mount(server)
+        .await;
+    let mut generated = key("kg", "SID_100_00", "succeeded");
+    generated["relationships"]["service_instance"]["data"]["guid"] = json!("si-g");
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings"))
+        .and(query_param("service_instance_guids", "si-g"))
+        .respond_with(ok(page(json!([generated]), None)))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_credential_bindings/kg/details"))
+        .respond_with(ok(details_at(&server.uri())))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("client_id=sb-calm"))
+        .respond_with(ok(json!({"access_token": "t", "token_type": "bearer",
+                                "expires_in": 3600, "scope": scope})))
+        .mount(server)
+        .await;
+}
+
+async fn cf_posts(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path().starts_with("/v3/"))
+        .count()
+}
+
+fn noted(events: &Mutex<Vec<ProgressEvent>>, text: &str) -> bool {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| e.to_string().contains(text))
+}
+
+#[tokio::test]
+async fn generated_key_lacking_the_cdm_scopes_is_replaced_by_a_new_instance_and_key() {
+    let server = MockServer::start().await;
+    mount_once(
+        &server,
+        Mock::given(method("GET"))
+            .and(path("/v3/service_instances"))
+            .and(query_param("names", "calm-api")),
+        ok(page(json!([]), None)),
+    )
+    .await;
+    mount_generated(&server, "sapcloudalm!b1.calm-api.monitoring.write").await;
+    mount_once(
+        &server,
+        Mock::given(method("POST")).and(path("/v3/service_instances")),
+        accepted(&server, "ji"),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/jobs/ji")),
+        ok(job("ji", "COMPLETE")),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .and(query_param("names", "calm-api"))
+        .respond_with(ok(page(
+            json!([instance("si-1", "calm-api", "succeeded")]),
+            None,
+        )))
+        .mount(&server)
+        .await;
+    mount_once(
+        &server,
+        Mock::given(method("POST")).and(path("/v3/service_credential_bindings")),
+        accepted(&server, "jk"),
+    )
+    .await;
+    let mut done = job("jk", "COMPLETE");
+    done["links"]["service_credential_binding"] =
+        json!({"href": format!("{}/v3/service_credential_bindings/k1", server.uri())});
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/jobs/jk")),
+        ok(done),
+    )
+    .await;
+    mount_once(
+        &server,
+        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1/details")),
+        ok(details()),
+    )
+    .await;
+    let (progress, events) = events();
+    let o = opts(true).progress(progress);
+    let got = retrieve_in(&warm(&server), &space(), &transport_request(), &o)
+        .await
+        .unwrap();
+    assert_eq!(got.credential.id.as_str(), "k1");
+    assert_eq!(got.instance.name, "calm-api");
+    assert_eq!(got.instance_provenance, Provenance::Created);
+    assert_eq!(got.credential_provenance, Provenance::Created);
+    assert_eq!(got.plan.tier, None, "the unknown-tier plan was carried out");
+    assert_eq!(cf_posts(&server).await, 2, "one instance, one key");
+    assert!(
+        noted(&events, "lacks the scopes imp-cdm-feature-display-ui"),
+        "{events:?}"
+    );
+    assert!(
+        noted(&events, "creating an instance and service key instead"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn generated_key_lacking_the_cdm_scopes_without_create_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .and(query_param("names", "calm-api"))
+        .respond_with(ok(page(json!([]), None)))
+        .mount(&server)
+        .await;
+    mount_generated(&server, "sapcloudalm!b1.calm-api.monitoring.write").await;
+    let err = retrieve_in(&warm(&server), &space(), &transport_request(), &opts(false))
+        .await
+        .unwrap_err();
+    let Error::NotFound { what, hint } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(what.contains("imp-cdm-feature-manage-ui"), "{what}");
+    assert!(what.contains("space `dev`"), "{what}");
+    assert!(hint.contains("--create"), "{hint}");
+    assert_eq!(cf_posts(&server).await, 0);
+}
+
+#[tokio::test]
+async fn generated_key_carrying_the_cdm_scopes_is_used_with_its_credentials_read_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/service_instances"))
+        .and(query_param("names", "calm-api"))
+        .respond_with(ok(page(json!([]), None)))
+        .mount(&server)
+        .await;
+    mount_generated(&server, CDM_SCOPES).await;
+    let cf = warm(&server);
+    let got = retrieve_in(&cf, &space(), &transport_request(), &opts(true))
+        .await
+        .unwrap();
+    assert_eq!(got.credential.name, "SID_100_00");
+    assert_eq!(got.credential_provenance, Provenance::Found);
+    // named instance, plans, instances, keys, credentials, token
+    assert_eq!(cf.http().request_count(), 6);
+    assert_eq!(cf_posts(&server).await, 0);
+}
+
+#[tokio::test]
+async fn named_key_lacking_the_cdm_scopes() {
+    for create in [true, false] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v3/service_instances"))
+            .and(query_param("names", "calm-api"))
+            .respond_with(ok(page(
+                json!([instance("si-1", "calm-api", "succeeded")]),
+                None,
+            )))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v3/service_credential_bindings"))
+            .and(query_param("names", "calm-key"))
+            .respond_with(ok(page(json!([key("k1", "calm-key", "succeeded")]), None)))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v3/service_credential_bindings/k1/details"))
+            .respond_with(ok(details_at(&server.uri())))
+            .mount(&server)
+            .await;
+        // The named key's token (asked for first) lacks the scopes; the generated one's has them.
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(ok(json!({"access_token": "t", "token_type": "bearer",
+                                    "expires_in": 3600, "scope": "uaa.resource"})))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        mount_generated(&server, CDM_SCOPES).await;
+        let result = retrieve_in(
+            &warm(&server),
+            &space(),
+            &transport_request(),
+            &opts(create),
+        )
+        .await;
+        if create {
+            // Creating under the same names would find the same key again.
+            let err = result.unwrap_err();
+            assert!(matches!(err, Error::VerificationFailed(_)), "{err:?}");
+            let shown = err.to_string();
+            assert!(shown.contains("service key `calm-key`"), "{shown}");
+            assert!(shown.contains("imp-cdm-feature-display-ui"), "{shown}");
+        } else {
+            // Without create, the generated key that carries them is used, as on the SM path.
+            assert_eq!(result.unwrap().credential.name, "SID_100_00");
+        }
+        assert_eq!(cf_posts(&server).await, 0, "create: {create}");
+    }
+}

@@ -235,3 +235,59 @@ async fn discovery_lists_the_generated_key_and_delete_removes_a_key() {
     assert!(cf.discover(&space).await.unwrap().is_empty());
     cf.delete_key(&found[0].id, &o.wait).await.unwrap();
 }
+
+#[tokio::test]
+async fn transport_on_a_monitoring_only_tenant_planned_as_automatic_gets_the_cdm_scopes() {
+    let sim = sim().await;
+    let cf = connect(&sim).await;
+    let space = cf.find_space("calm-monitoring", "dev").await.unwrap();
+    let generated = cf.discover(&space).await.unwrap();
+    assert_eq!(generated.len(), 1);
+    // The tier is taken to be automatic, but the generated key only carries monitoring scopes.
+    let req = PlanRequest::new(
+        Some(ProvisioningTier::Automatic),
+        Purpose::TransportManagement,
+        Environment::CloudFoundry,
+    );
+
+    sim.clear_requests();
+    let mut find_only = opts();
+    find_only.create = false;
+    let err = retrieve_in(&cf, &space, &req, &find_only)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { what, hint }
+            if what.contains("imp-cdm-feature-display-ui") && hint.contains("--create")),
+        "{err:?}"
+    );
+    assert_eq!(posts(&sim), 0);
+
+    let got = retrieve_in(&cf, &space, &req, &opts()).await.unwrap();
+    assert_ne!(
+        got.credential.id, generated[0].id,
+        "the monitoring-only key"
+    );
+    assert_eq!(got.instance.name, "cloud-alm-api-transport");
+    assert_eq!(got.instance_provenance, Provenance::Created);
+    assert_eq!(got.credential_provenance, Provenance::Created);
+    let check = calm_credentials::verify(&got.key, cf.http()).await.unwrap();
+    assert!(check.works, "{:?}", check.problem);
+    for scope in ["imp-cdm-feature-display-ui", "imp-cdm-feature-manage-ui"] {
+        assert!(
+            check
+                .scopes
+                .iter()
+                .any(|s| s.ends_with(&format!(".{scope}"))),
+            "{scope} missing from {:?}",
+            check.scopes
+        );
+    }
+
+    // A second run finds the created key by name and creates nothing.
+    sim.clear_requests();
+    let again = retrieve_in(&cf, &space, &req, &opts()).await.unwrap();
+    assert_eq!(again.credential.id, got.credential.id);
+    assert_eq!(again.credential_provenance, Provenance::Found);
+    assert_eq!(posts(&sim), 0);
+}

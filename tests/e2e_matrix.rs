@@ -144,11 +144,11 @@ async fn cloud_foundry_every_tier_and_purpose_by_date() {
             assert_eq!(second.instance_provenance, Provenance::Found, "{label}");
             // Created: instance by name, key by name, credentials. Generated: the named
             // instance is missing, then the space's inventory (offering's plans, instances,
-            // keys), then the credentials.
-            let budget = if generated_for(subdomain, &purpose) {
-                5
-            } else {
-                3
+            // keys), then the credentials, and for transport a token to check the scopes.
+            let budget = match (generated_for(subdomain, &purpose), &purpose) {
+                (true, Purpose::TransportManagement) => 6,
+                (true, _) => 5,
+                (false, _) => 3,
             };
             assert_eq!(spent, budget, "{label}: {:?}", sim.requests());
         }

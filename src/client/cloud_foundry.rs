@@ -2,13 +2,17 @@
 //! key).
 //!
 //! Request budget with a warm token and a known space ([`retrieve_in`]): an existing instance and
-//! key cost three requests (instance by name, key by instance and name, credentials).
+//! key cost three requests (instance by name, key by instance and name, credentials). Checking
+//! the scopes of generated credentials costs one token request per key checked.
 
+use crate::client::generated::{self, Fit};
 use crate::client::{InstanceSummary, Provenance, RetrieveOptions, Retrieved};
 use crate::cloud_foundry::inventory::{InstanceKeys, summary};
 use crate::cloud_foundry::{CloudFoundry, ServiceCredentialBinding, ServiceInstance, Space};
+use crate::credentials::ServiceKey;
 use crate::error::{Error, Result};
 use crate::setup::{Environment, PlanRequest, SetupPlan, Step};
+use crate::tier::CredentialLocation;
 use crate::wait::ProgressEvent;
 
 /// Resolves org and space by name, then carries out the plan there (see [`retrieve_in`]).
@@ -26,8 +30,15 @@ pub async fn retrieve(
 /// Builds the [`SetupPlan`] for `req` (its environment set to Cloud Foundry) and carries it out
 /// in `space`:
 ///
-/// - `UseGenerated` / `FindExisting`: the named instance and key, else (for generated
-///   credentials) the one ready key of a Cloud ALM API instance in the space;
+/// - `UseGenerated`: the named instance and key if they exist, else the ready keys of the Cloud
+///   ALM API instances in the space (oldest first); with required scopes (transport
+///   management), the first whose token carries them (checked with [`crate::verify::verify`]).
+///   If none fits and `opts.create` is set, an instance and key are created as for an unknown
+///   tier; named ones that exist but do not fit (no token, or a scope missing) are
+///   [`Error::VerificationFailed`] then.
+///   Without create, nothing fitting is [`Error::NotFound`]. These are the rules of
+///   [`service_manager::retrieve`](crate::client::service_manager::retrieve).
+/// - `FindExisting`: the named instance and key;
 /// - `ConfigureEntitlement`: checked only when something must be created (the plan must be
 ///   visible, else [`Error::EntitlementMissing`]);
 /// - `CreateInstance` / `CreateCredentials`: get-or-create, only with
@@ -50,11 +61,22 @@ pub async fn retrieve_in(
         instance_provenance: Provenance::Found,
         key: Lookup::NotYet,
         key_provenance: Provenance::Found,
+        details: None,
     };
-    for step in &plan.steps {
-        run.step(step).await?;
+    if let Some(Step::UseGenerated {
+        required_scopes,
+        locations,
+        ..
+    }) = plan.steps.first()
+    {
+        if run.use_generated(required_scopes, locations).await? {
+            return run.finish(plan).await;
+        }
+        let (fallback, message) = generated::fallback_plan(&req)?;
+        run.cf.note(message);
+        return run.execute(fallback).await;
     }
-    run.finish(plan).await
+    run.execute(plan).await
 }
 
 impl CloudFoundry {
@@ -96,29 +118,26 @@ struct Run<'a> {
     instance_provenance: Provenance,
     key: Lookup<ServiceCredentialBinding>,
     key_provenance: Provenance,
+    /// The key's credentials, when already read (to check its scopes).
+    details: Option<ServiceKey>,
 }
 
 impl Run<'_> {
+    async fn execute(mut self, plan: SetupPlan) -> Result<Retrieved> {
+        for step in &plan.steps {
+            self.step(step).await?;
+        }
+        self.finish(plan).await
+    }
+
     async fn step(&mut self, step: &Step) -> Result<()> {
         if matches!(self.key, Lookup::Found(_)) {
             return Ok(());
         }
         match step {
-            Step::UseGenerated {
-                required_scopes, ..
-            } => {
-                self.find_named().await?;
-                if !matches!(self.key, Lookup::Found(_)) {
-                    self.use_generated().await?;
-                }
-                if !required_scopes.is_empty() {
-                    self.cf.note(format!(
-                        "the key's scopes are not checked here; check them with `verify` (needed: {})",
-                        required_scopes.join(", ")
-                    ));
-                }
-                Ok(())
-            }
+            // Carried out before the other steps (see `retrieve_in`).
+            Step::UseGenerated { .. } => Ok(()),
+            Step::FindExisting { .. } if !matches!(self.instance, Lookup::NotYet) => Ok(()),
             Step::FindExisting { .. } => self.find_named().await,
             Step::ConfigureEntitlement { .. } => Ok(()),
             Step::CreateInstance {
@@ -151,25 +170,37 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Picks the oldest ready key of a Cloud ALM API instance in the space: generated
-    /// credentials were made when the tenant was provisioned, before any made by hand.
-    async fn use_generated(&mut self) -> Result<()> {
-        let inventory = self.cf.inventory(self.space).await?;
-        let mut ready = ready_keys(inventory);
-        if ready.is_empty() {
-            return Err(Error::NotFound {
-                what: format!(
-                    "automatically generated SAP Cloud ALM API credentials in space `{}`",
-                    self.space.name
-                ),
-                hint: "the tenant's tier says they were generated, but no instance of the offering in this space has a ready service key; \
-                       look in another space, in the BTP cockpit or the Landscape Management app, or name the instance and key to create"
-                    .into(),
-            });
+    /// The named key if it exists and fits, else the oldest ready key of a Cloud ALM API
+    /// instance in the space that fits (generated credentials were made when the tenant was
+    /// provisioned, before any made by hand). `Ok(false)`: nothing fits and creating is allowed
+    /// (the caller falls back to creating). The rules of [`generated`].
+    async fn use_generated(
+        &mut self,
+        required: &[String],
+        locations: &[CredentialLocation],
+    ) -> Result<bool> {
+        self.find_named().await?;
+        let named = match (
+            &self.instance,
+            std::mem::replace(&mut self.key, Lookup::Missing),
+        ) {
+            (Lookup::Found(i), Lookup::Found(k)) => Some((i.clone(), k)),
+            _ => None,
+        };
+        let named_guid = named.as_ref().map(|(_, k)| k.guid.clone());
+        if self.pick(named.into_iter().collect(), required).await? {
+            return Ok(true);
         }
-        let (instance, key) = ready.remove(0);
-        if !ready.is_empty() {
-            let others: Vec<String> = ready
+        if named_guid.is_some() && self.opts.create {
+            return Err(generated::named_lacks_scopes(self.req, required));
+        }
+        let candidates: Vec<_> = ready_keys(self.cf.inventory(self.space).await?)
+            .into_iter()
+            .filter(|(_, k)| Some(&k.guid) != named_guid.as_ref())
+            .collect();
+        if required.is_empty() && candidates.len() > 1 {
+            let (instance, key) = &candidates[0];
+            let others: Vec<String> = candidates[1..]
                 .iter()
                 .map(|(i, k)| format!("{}/{}", i.name, k.name()))
                 .collect();
@@ -181,14 +212,70 @@ impl Run<'_> {
                 others.join(", ")
             ));
         }
-        self.found(format!(
-            "service key `{}` of instance `{}`",
-            key.name(),
-            instance.name
-        ));
-        self.instance = Lookup::Found(instance);
-        self.key = Lookup::Found(key);
-        Ok(())
+        if self.pick(candidates, required).await? {
+            return Ok(true);
+        }
+        if self.opts.create {
+            return Ok(false);
+        }
+        Err(generated::nothing_generated(
+            Environment::CloudFoundry,
+            required,
+            locations,
+            &format!("in space `{}`", self.space.name),
+            "No instance of the offering in this space has a ready service key that fits: look in another space.",
+        ))
+    }
+
+    /// Takes the first candidate that carries `required` (its credentials are read and a
+    /// token requested only when scopes are required). Keys that do not become ready, whose
+    /// credentials cannot be read, or whose token lacks a scope are skipped with a note.
+    async fn pick(
+        &mut self,
+        candidates: Vec<(ServiceInstance, ServiceCredentialBinding)>,
+        required: &[String],
+    ) -> Result<bool> {
+        let wait = &self.opts.wait;
+        for (instance, key) in candidates {
+            let what = format!(
+                "service key `{}` of instance `{}`",
+                key.name(),
+                instance.name
+            );
+            let (key, details) = if required.is_empty() {
+                (key, None)
+            } else {
+                let key = match self.cf.wait_key_ready(key, wait).await {
+                    Ok(k) => k,
+                    Err(e) => {
+                        self.cf.note(format!("skipping {what}: {e}"));
+                        continue;
+                    }
+                };
+                let details = match self.cf.key_details(&key, wait).await {
+                    Ok(d) => d,
+                    Err(e @ (Error::InvalidJson { .. } | Error::InvalidUrl { .. })) => {
+                        self.cf.note(format!("skipping {what}: {e}"));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                match generated::check(&details, self.cf.http(), required).await? {
+                    Fit::Carries => {}
+                    Fit::Skip(why) => {
+                        self.cf.note(format!("skipping {what}: {why}"));
+                        continue;
+                    }
+                }
+                (key, Some(details))
+            };
+            self.found(what);
+            self.instance = Lookup::Found(instance);
+            self.key = Lookup::Found(key);
+            self.details = details;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     async fn ensure_instance(&mut self, name: &str, parameters: &serde_json::Value) -> Result<()> {
@@ -282,7 +369,10 @@ impl Run<'_> {
         };
         let wait = &self.opts.wait;
         let key = self.cf.wait_key_ready(key, wait).await?;
-        let service_key = self.cf.key_details(&key, wait).await?;
+        let service_key = match self.details {
+            Some(details) => details,
+            None => self.cf.key_details(&key, wait).await?,
+        };
         let mut credential = summary(&instance, &key);
         credential.credential_type = service_key.credential_type().cloned();
         Ok(Retrieved {

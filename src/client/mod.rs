@@ -5,8 +5,14 @@
 //! - [`service_manager`]: the executor for the Service Manager ("Other" environment):
 //!   [`service_manager::retrieve`], [`service_manager::list`], [`service_manager::discover`],
 //!   [`service_manager::rotate`].
+//! - [`cloud_foundry`]: the executor for a Cloud Foundry space: [`cloud_foundry::retrieve`].
+//!
+//! Both follow the same rules for generated credentials: the token must carry the scopes the
+//! purpose needs, else the next generated credentials are tried, and with create an instance and
+//! credentials are made instead.
 
 pub mod cloud_foundry;
+mod generated;
 pub mod outcome;
 pub mod service_manager;
 

@@ -22,6 +22,7 @@ pub use discover::{InstanceListing, discover, list};
 pub use rotate::{Retirement, Rotation, RotationRequest, retire_stale, rotate};
 
 use crate::client::RetrieveOptions;
+use crate::client::generated as rules;
 use crate::client::outcome::{CredentialSummary, InstanceSummary, Provenance, Retrieved};
 use crate::error::{Error, Result};
 use crate::model::InstanceId;
@@ -71,15 +72,8 @@ pub async fn retrieve(
         if let Some(found) = run.use_generated(required_scopes, locations).await? {
             return found.into_retrieved(plan);
         }
-        let fallback = SetupPlan::new(&PlanRequest {
-            tier: None,
-            ..req.clone()
-        })?;
-        opts.wait.progress.emit(ProgressEvent::Note {
-            message:
-                "no suitable generated credentials found: creating an instance and binding instead"
-                    .to_owned(),
-        });
+        let (fallback, message) = rules::fallback_plan(req)?;
+        opts.wait.progress.emit(ProgressEvent::Note { message });
         return run.execute(fallback).await;
     }
     run.execute(plan).await

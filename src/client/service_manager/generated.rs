@@ -2,12 +2,12 @@
 //! that they carry the scopes the purpose needs.
 
 use super::{Found, Run, discover, found, note, summary_of};
+use crate::client::generated::{self, Fit};
 use crate::client::outcome::Provenance;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::service_manager::{Binding, Instance};
-use crate::setup::parameters::MASTER_APP_PREFIX;
+use crate::setup::Environment;
 use crate::tier::CredentialLocation;
-use crate::verify::verify;
 
 impl Run<'_> {
     /// The named credentials if they exist and fit, else the oldest generated ones that fit.
@@ -23,12 +23,7 @@ impl Run<'_> {
             return Ok(Some(found));
         }
         if named_id.is_some() && self.opts.create {
-            return Err(Error::VerificationFailed(format!(
-                "binding `{}` of instance `{}` lacks the scopes {}; name a new instance and binding to create ones that carry them",
-                self.req.credential_name,
-                self.req.instance_name,
-                required.join(", ")
-            )));
+            return Err(generated::named_lacks_scopes(self.req, required));
         }
         let mut candidates: Vec<(Instance, Binding)> =
             discover::listing(self.sm, &self.req.offering)
@@ -44,7 +39,13 @@ impl Run<'_> {
         if self.opts.create {
             return Ok(None);
         }
-        Err(nothing_generated(required, locations))
+        Err(generated::nothing_generated(
+            Environment::ServiceManager,
+            required,
+            locations,
+            "in this subaccount's Service Manager",
+            ADVICE,
+        ))
     }
 
     /// The instance and binding the request names, if both exist (two requests).
@@ -107,99 +108,15 @@ impl Run<'_> {
                 return Ok(false);
             }
         };
-        let verification = verify(&key, self.sm.http()).await?;
-        if !verification.works {
-            let problem = verification.problem.unwrap_or_default();
-            note(
-                self.opts,
-                format!("skipping {what}: it gets no token ({problem})"),
-            );
-            return Ok(false);
-        }
-        let missing = missing_scopes(&verification.scopes, required);
-        if missing.is_empty() {
-            return Ok(true);
-        }
-        note(
-            self.opts,
-            format!(
-                "skipping {what}: its token lacks the scopes {}",
-                missing.join(", ")
-            ),
-        );
-        Ok(false)
-    }
-}
-
-/// The required scopes (with or without `$XSMASTERAPPNAME.`) that `granted` lacks. A granted
-/// scope matches when it equals the bare name or ends with `.<name>` (`sapcloudalm!b1.<name>`).
-pub(super) fn missing_scopes(granted: &[String], required: &[String]) -> Vec<String> {
-    required
-        .iter()
-        .map(|r| r.strip_prefix(MASTER_APP_PREFIX).unwrap_or(r))
-        .filter(|bare| {
-            !granted
-                .iter()
-                .any(|g| g == bare || g.strip_suffix(bare).is_some_and(|head| head.ends_with('.')))
-        })
-        .map(str::to_owned)
-        .collect()
-}
-
-fn nothing_generated(required: &[String], locations: &[CredentialLocation]) -> Error {
-    let with_scopes = if required.is_empty() {
-        String::new()
-    } else {
-        format!(" with the scopes {}", required.join(", "))
-    };
-    let places: Vec<&str> = locations.iter().map(|l| l.describe()).collect();
-    let elsewhere = if places.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "Generated credentials may also be found in: {}. ",
-            places.join("; ")
-        )
-    };
-    Error::NotFound {
-        what: format!(
-            "automatically generated SAP Cloud ALM API credentials{with_scopes} in this subaccount's Service Manager"
-        ),
-        hint: format!(
-            "{elsewhere}Credentials generated in 2023 were Cloud Foundry service keys: try the Cloud Foundry backend. \
-             Or run again with create enabled (`--create`) to create an instance and binding."
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scope_matching() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let granted = s(&[
-            "sapcloudalm!b1.imp-cdm-feature-display-ui",
-            "uaa.resource",
-            "calm-api.tasks.read",
-        ]);
-        let cases: [(&[&str], &[&str]); 5] = [
-            (&[], &[]),
-            (&["imp-cdm-feature-display-ui"], &[]),
-            (&["$XSMASTERAPPNAME.imp-cdm-feature-display-ui"], &[]),
-            (
-                &["imp-cdm-feature-manage-ui", "calm-api.tasks.read"],
-                &["imp-cdm-feature-manage-ui"],
-            ),
-            (&["display-ui"], &["display-ui"]),
-        ];
-        for (required, missing) in cases {
-            assert_eq!(
-                missing_scopes(&granted, &s(required)),
-                s(missing),
-                "{required:?}"
-            );
+        match generated::check(&key, self.sm.http(), required).await? {
+            Fit::Carries => Ok(true),
+            Fit::Skip(why) => {
+                note(self.opts, format!("skipping {what}: {why}"));
+                Ok(false)
+            }
         }
     }
 }
+
+const ADVICE: &str =
+    "Credentials generated in 2023 were Cloud Foundry service keys: try the Cloud Foundry backend.";
