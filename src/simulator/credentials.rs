@@ -150,10 +150,10 @@ pub(crate) fn issue(
                 (CredentialType::InstanceSecret, Some(s)) => s.to_owned(),
                 _ => format!("{}${}", random_string(40), random_string(12)),
             };
-            if let Some(c) = registered {
-                if !c.secrets.contains(&secret) {
-                    c.secrets.push(secret.clone());
-                }
+            if let Some(c) = registered
+                && !c.secrets.contains(&secret)
+            {
+                c.secrets.push(secret.clone());
             }
             uaa.insert("clientsecret".into(), json!(secret));
         }

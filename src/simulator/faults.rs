@@ -135,10 +135,10 @@ pub(crate) fn rate_limited(server: Server, retry_after: RetryAfter) -> Response 
                 "The allowed request limit of 1000 requests has been reached please try again later"}),
         ),
     };
-    if let Some(value) = retry_after_value(retry_after) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(value) = retry_after_value(retry_after)
+        && let Ok(v) = HeaderValue::from_str(&value)
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
     }
     response
 }

@@ -42,6 +42,7 @@
 // Handlers bail out with a ready-made error `Response`; its size is irrelevant on a test server.
 #![allow(clippy::result_large_err)]
 
+mod body;
 mod builder;
 mod calm_api;
 mod cloud_foundry;
@@ -70,6 +71,9 @@ pub use types::{
 };
 
 use state::{CF_ZONE, Shared, World};
+
+/// What a handler gives back: `Err` is an error answer, so handlers can bail out with `?`.
+type Answer = Result<axum::response::Response, axum::response::Response>;
 
 /// A running simulator. It stops serving when dropped.
 #[derive(Debug)]

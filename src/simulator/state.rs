@@ -6,8 +6,8 @@
 //! the ones whose time has come. This keeps the simulator deterministic and free of timers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -25,6 +25,15 @@ pub(crate) struct Shared {
     pub urls: Urls,
     /// Set when the [`super::Simulator`] is dropped: kept-alive connections then get dropped.
     pub stopped: AtomicBool,
+}
+
+impl Shared {
+    /// The world, locked, with every operation whose time has come applied.
+    pub fn settled_world(&self) -> MutexGuard<'_, World> {
+        let mut world = self.world.lock().expect("world lock");
+        world.settle();
+        world
+    }
 }
 
 /// Base URLs of the listeners.
@@ -300,6 +309,16 @@ pub(crate) struct CfOp {
     pub pending: Pending,
 }
 
+impl CfOp {
+    /// An operation of `kind` starting now and taking `duration`.
+    pub fn started(kind: OpKind, duration: Duration) -> CfOp {
+        CfOp {
+            kind,
+            pending: Pending::new(duration),
+        }
+    }
+}
+
 /// A Cloud Foundry managed service instance.
 #[derive(Debug, Clone)]
 pub(crate) struct CfInstance {
@@ -495,10 +514,9 @@ impl World {
         let uaa = &binding.credentials["uaa"];
         if let (Some(client), Some(secret)) =
             (uaa["clientid"].as_str(), uaa["clientsecret"].as_str())
+            && let Some(c) = self.auth.clients.get_mut(client)
         {
-            if let Some(c) = self.auth.clients.get_mut(client) {
-                c.secrets.retain(|s| s != secret);
-            }
+            c.secrets.retain(|s| s != secret);
         }
     }
 

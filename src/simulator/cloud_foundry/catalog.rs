@@ -7,8 +7,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::paging::{CfQuery, paginate};
+use super::paging::{CfQuery, list_page, list_query};
 use super::{authorize, org_of_space, resource_not_found, visible_in_org};
+use crate::simulator::Answer;
 use crate::simulator::faults::json_response;
 use crate::simulator::state::{
     CF_ZONE, CfOffering, CfOrg, CfPlan, CfSpace, Shared, World, timestamp,
@@ -118,20 +119,9 @@ fn list(
     path: &str,
     filters: &[&str],
     collect: impl FnOnce(&World, &CfQuery) -> Vec<Value>,
-) -> Response {
-    if let Err(r) = authorize(shared, headers) {
-        return r;
-    }
-    let query = CfQuery::parse(raw.as_deref());
-    if let Err(r) = query.check_known(filters) {
-        return r;
-    }
-    let resources = {
-        let mut world = shared.world.lock().expect("world lock");
-        world.settle();
-        collect(&world, &query)
-    };
-    paginate(shared, &query, path, resources)
+) -> Answer {
+    let query = list_query(shared, headers, raw, filters)?;
+    Ok(list_page(shared, &query, path, collect))
 }
 
 /// `GET /v3/organizations` (`names` case-insensitive, `guids`).
@@ -139,7 +129,7 @@ pub(crate) async fn list_orgs(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Answer {
     list(
         &shared,
         &headers,
@@ -161,15 +151,12 @@ pub(crate) async fn get_org(
     State(shared): State<Arc<Shared>>,
     Path(guid): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
-        return r;
-    }
+) -> Answer {
+    authorize(&shared, &headers)?;
     let world = shared.world.lock().expect("world lock");
-    match world.cf_orgs.iter().find(|o| o.guid == guid) {
-        Some(o) => json_response(200, org_json(&shared, o)),
-        None => resource_not_found("Organization not found"),
-    }
+    let org = world.cf_orgs.iter().find(|o| o.guid == guid);
+    let org = org.ok_or_else(|| resource_not_found("Organization not found"))?;
+    Ok(json_response(200, org_json(&shared, org)))
 }
 
 /// `GET /v3/spaces` (`names` case-insensitive, `organization_guids`, `guids`).
@@ -177,7 +164,7 @@ pub(crate) async fn list_spaces(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Answer {
     let filters = ["names", "organization_guids", "guids"];
     list(&shared, &headers, raw, "/v3/spaces", &filters, |w, q| {
         w.cf_spaces
@@ -197,15 +184,12 @@ pub(crate) async fn get_space(
     State(shared): State<Arc<Shared>>,
     Path(guid): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
-        return r;
-    }
+) -> Answer {
+    authorize(&shared, &headers)?;
     let world = shared.world.lock().expect("world lock");
-    match world.cf_spaces.iter().find(|s| s.guid == guid) {
-        Some(s) => json_response(200, space_json(&shared, s)),
-        None => resource_not_found("Space not found"),
-    }
+    let space = world.cf_spaces.iter().find(|s| s.guid == guid);
+    let space = space.ok_or_else(|| resource_not_found("Space not found"))?;
+    Ok(json_response(200, space_json(&shared, space)))
 }
 
 /// Orgs a marketplace query is about: those of `space_guids`/`organization_guids`, else all.
@@ -252,7 +236,7 @@ pub(crate) async fn list_offerings(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Answer {
     let filters = [
         "names",
         "space_guids",
@@ -290,20 +274,16 @@ pub(crate) async fn get_offering(
     State(shared): State<Arc<Shared>>,
     Path(guid): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
-        return r;
-    }
+) -> Answer {
+    authorize(&shared, &headers)?;
     let world = shared.world.lock().expect("world lock");
     let orgs = orgs_in_scope(&world, &CfQuery::default());
-    match world
+    let offering = world
         .cf_offerings
         .iter()
         .find(|o| o.guid == guid && offering_visible(&world, &o.guid, &orgs))
-    {
-        Some(o) => json_response(200, offering_json(&shared, o)),
-        None => resource_not_found("Service offering not found"),
-    }
+        .ok_or_else(|| resource_not_found("Service offering not found"))?;
+    Ok(json_response(200, offering_json(&shared, offering)))
 }
 
 fn plan_json(shared: &Shared, world: &World, p: &CfPlan) -> Value {
@@ -336,7 +316,7 @@ pub(crate) async fn list_plans(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Answer {
     let filters = [
         "names",
         "service_offering_names",
@@ -383,18 +363,14 @@ pub(crate) async fn get_plan(
     State(shared): State<Arc<Shared>>,
     Path(guid): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
-        return r;
-    }
+) -> Answer {
+    authorize(&shared, &headers)?;
     let world = shared.world.lock().expect("world lock");
     let orgs = orgs_in_scope(&world, &CfQuery::default());
-    match world
+    let plan = world
         .cf_plans
         .iter()
         .find(|p| p.guid == guid && offering_visible(&world, &p.offering_guid, &orgs))
-    {
-        Some(p) => json_response(200, plan_json(&shared, &world, p)),
-        None => resource_not_found("Service plan not found"),
-    }
+        .ok_or_else(|| resource_not_found("Service plan not found"))?;
+    Ok(json_response(200, plan_json(&shared, &world, plan)))
 }

@@ -1,26 +1,79 @@
-//! `/v3/service_instances`: list, create (202 + job), get, delete (202 + job), parameters.
+//! `/v3/service_instances`: list, provision, parameters; get, create and delete (202 + job) are
+//! shared ([`super::resource`]).
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::jobs::start_job;
-use super::paging::{CfQuery, paginate};
+use super::paging::{list_page, list_query};
+use super::resource::{Resource, find, listing};
 use super::{
-    accepted, authorize, error, known_fields, last_operation, object_body, org_of_space,
-    resource_not_found, unprocessable, visible_in_org,
+    error, known_fields, last_operation, metadata_field, org_of_space, parameters_field,
+    unprocessable, visible_in_org,
 };
+use crate::simulator::Answer;
+use crate::simulator::body::non_empty_str;
 use crate::simulator::credentials::{new_instance_secret, register_instance_client};
 use crate::simulator::faults::json_response;
 use crate::simulator::state::{
-    CfInstance, CfOp, JobTarget, OpKind, Pending, Shared, World, new_id, timestamp,
+    CfInstance, CfOp, JobTarget, OpKind, Shared, Urls, World, new_id, timestamp,
 };
 
-pub(crate) fn instance_json(shared: &Shared, i: &CfInstance) -> Value {
+impl Resource for CfInstance {
+    const NOT_FOUND: &'static str = "Service instance not found";
+    const DELETE_JOB: &'static str = "service_instance.delete";
+
+    fn all(world: &World) -> &[Self] {
+        &world.cf_instances
+    }
+    fn all_mut(world: &mut World) -> &mut [Self] {
+        &mut world.cf_instances
+    }
+    fn guid(&self) -> &str {
+        &self.guid
+    }
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn op(&self) -> CfOp {
+        self.op
+    }
+    fn begin(&mut self, op: CfOp) {
+        self.op = op;
+        self.updated_at = chrono::Utc::now();
+    }
+    fn target(guid: String) -> JobTarget {
+        JobTarget::Instance(guid)
+    }
+    fn json(&self, shared: &Shared) -> Value {
+        instance_json(shared, self)
+    }
+    /// A delete meeting a running operation: 409 (a finished delete takes the keys along).
+    fn busy(&self) -> Response {
+        error(
+            409,
+            60016,
+            "CF-AsyncServiceInstanceOperationInProgress",
+            format!(
+                "An operation for service instance {} is in progress.",
+                self.name
+            ),
+        )
+    }
+    fn start_create(
+        world: &mut World,
+        _urls: &Urls,
+        body: &Map<String, Value>,
+    ) -> Result<String, Response> {
+        provision(world, body)
+    }
+}
+
+fn instance_json(shared: &Shared, i: &CfInstance) -> Value {
     let created = timestamp(i.created_at);
     let link = |p: String| json!({"href": shared.urls.cf_href(&p)});
     json!({
@@ -47,11 +100,7 @@ pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
-        return r;
-    }
-    let query = CfQuery::parse(raw.as_deref());
+) -> Answer {
     let filters = [
         "names",
         "space_guids",
@@ -60,49 +109,23 @@ pub(crate) async fn list(
         "type",
         "service_plan_guids",
     ];
-    if let Err(r) = query.check_known(&filters) {
-        return r;
-    }
-    let resources: Vec<Value> = {
-        let mut world = shared.world.lock().expect("world lock");
-        world.settle();
-        let mut found: Vec<&CfInstance> = world
-            .cf_instances
-            .iter()
-            .filter(|i| {
-                let org = org_of_space(&world, &i.space_guid).unwrap_or_default();
-                query.passes("names", &i.name, false)
-                    && query.passes("space_guids", &i.space_guid, false)
-                    && query.passes("guids", &i.guid, false)
-                    && query.passes("organization_guids", &org, false)
-                    && query.passes("type", "managed", false)
-                    && query.passes("service_plan_guids", &i.plan_guid, false)
+    let query = list_query(&shared, &headers, raw, &filters)?;
+    Ok(list_page(
+        &shared,
+        &query,
+        "/v3/service_instances",
+        |world, q| {
+            listing(&shared, world, |i: &CfInstance| {
+                let org = org_of_space(world, &i.space_guid).unwrap_or_default();
+                q.passes("names", &i.name, false)
+                    && q.passes("space_guids", &i.space_guid, false)
+                    && q.passes("guids", &i.guid, false)
+                    && q.passes("organization_guids", &org, false)
+                    && q.passes("type", "managed", false)
+                    && q.passes("service_plan_guids", &i.plan_guid, false)
             })
-            .collect();
-        found.sort_by_key(|i| i.seq);
-        found
-            .into_iter()
-            .map(|i| instance_json(&shared, i))
-            .collect()
-    };
-    paginate(&shared, &query, "/v3/service_instances", resources)
-}
-
-/// `GET /v3/service_instances/{guid}`.
-pub(crate) async fn get_one(
-    State(shared): State<Arc<Shared>>,
-    Path(guid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
-        return r;
-    }
-    let mut world = shared.world.lock().expect("world lock");
-    world.settle();
-    match world.cf_instances.iter().find(|i| i.guid == guid) {
-        Some(i) => json_response(200, instance_json(&shared, i)),
-        None => resource_not_found("Service instance not found"),
-    }
+        },
+    ))
 }
 
 /// `GET /v3/service_instances/{guid}/parameters`.
@@ -110,33 +133,11 @@ pub(crate) async fn parameters(
     State(shared): State<Arc<Shared>>,
     Path(guid): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
-        return r;
-    }
-    let mut world = shared.world.lock().expect("world lock");
-    world.settle();
-    match world.cf_instances.iter().find(|i| i.guid == guid) {
-        Some(i) => json_response(200, i.parameters.clone()),
-        None => resource_not_found("Service instance not found"),
-    }
-}
-
-/// `POST /v3/service_instances` → 202 + job `service_instance.create`.
-pub(crate) async fn create(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
-        return r;
-    }
-    let mut world = shared.world.lock().expect("world lock");
-    world.settle();
-    match object_body(&body).and_then(|b| provision(&mut world, &b)) {
-        Ok(job) => accepted(&shared, &job),
-        Err(r) => r,
-    }
+) -> Answer {
+    super::authorize(&shared, &headers)?;
+    let world = shared.settled_world();
+    let instance = find::<CfInstance>(&world, &guid)?;
+    Ok(json_response(200, instance.parameters.clone()))
 }
 
 fn relationship(body: &Map<String, Value>, name: &str) -> Option<String> {
@@ -157,35 +158,10 @@ fn provision(world: &mut World, body: &Map<String, Value>) -> Result<String, Res
             "metadata",
         ],
     )?;
-    match body.get("type").and_then(Value::as_str) {
-        Some("managed") => {}
-        Some("user-provided") => {
-            return Err(unprocessable(
-                "User-provided service instances are not supported by the simulator",
-            ));
-        }
-        _ => {
-            return Err(unprocessable(
-                "Type must be one of 'managed', 'user-provided'",
-            ));
-        }
-    }
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| unprocessable("Name must be a string, Name can't be blank"))?
-        .to_owned();
-    let space = relationship(body, "space")
-        .filter(|s| world.cf_spaces.iter().any(|sp| &sp.guid == s))
-        .ok_or_else(|| {
-            unprocessable("Invalid space. Ensure that the space exists and you have access to it.")
-        })?;
-    let org = org_of_space(world, &space).unwrap_or_default();
-    let plan = relationship(body, "service_plan")
-        .and_then(|p| world.cf_plans.iter().find(|pl| pl.guid == p).cloned())
-        .filter(|p| visible_in_org(world, &p.offering_guid, &org))
-        .ok_or_else(|| unprocessable("Invalid service plan. Ensure that the service plan exists, is available, and you have access to it."))?;
+    managed_type(body)?;
+    let name = non_empty_str(body, "name")
+        .ok_or_else(|| unprocessable("Name must be a string, Name can't be blank"))?;
+    let (space, org, plan_guid) = placement(world, body)?;
     if world
         .cf_instances
         .iter()
@@ -195,11 +171,7 @@ fn provision(world: &mut World, body: &Map<String, Value>) -> Result<String, Res
             "The service instance name is taken: {name}."
         )));
     }
-    let parameters = match body.get("parameters") {
-        None | Some(Value::Null) => json!({}),
-        Some(p @ Value::Object(_)) => p.clone(),
-        Some(_) => return Err(unprocessable("Parameters must be an object")),
-    };
+    let parameters = parameters_field(body)?;
     let tenant = world
         .cf_orgs
         .iter()
@@ -216,71 +188,56 @@ fn provision(world: &mut World, body: &Map<String, Value>) -> Result<String, Res
         seq,
         name,
         space_guid: space,
-        plan_guid: plan.guid,
+        plan_guid,
         tenant,
         parameters,
         tags: body
             .get("tags")
             .and_then(|t| serde_json::from_value(t.clone()).ok())
             .unwrap_or_default(),
-        metadata: body
-            .get("metadata")
-            .cloned()
-            .unwrap_or_else(|| json!({"labels": {}, "annotations": {}})),
+        metadata: metadata_field(body),
         created_at: now,
         updated_at: now,
-        op: CfOp {
-            kind: OpKind::Create,
-            pending: Pending::new(duration),
-        },
+        op: CfOp::started(OpKind::Create, duration),
         client_id: client.client_id,
         secret: new_instance_secret(),
     });
+    let target = JobTarget::Instance(guid);
     Ok(start_job(
         world,
         "service_instance.create",
-        JobTarget::Instance(guid),
+        target,
         duration,
     ))
 }
 
-/// `DELETE /v3/service_instances/{guid}` → 202 + job; its keys go with it.
-pub(crate) async fn delete(
-    State(shared): State<Arc<Shared>>,
-    Path(guid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
-        return r;
+/// Only `managed` instances are simulated.
+fn managed_type(body: &Map<String, Value>) -> Result<(), Response> {
+    match body.get("type").and_then(Value::as_str) {
+        Some("managed") => Ok(()),
+        Some("user-provided") => Err(unprocessable(
+            "User-provided service instances are not supported by the simulator",
+        )),
+        _ => Err(unprocessable(
+            "Type must be one of 'managed', 'user-provided'",
+        )),
     }
-    let mut world = shared.world.lock().expect("world lock");
-    world.settle();
-    let duration = world.settings.op_duration;
-    let Some(instance) = world.cf_instances.iter_mut().find(|i| i.guid == guid) else {
-        return resource_not_found("Service instance not found");
-    };
-    if !instance.op.pending.done() {
-        return error(
-            409,
-            60016,
-            "CF-AsyncServiceInstanceOperationInProgress",
-            format!(
-                "An operation for service instance {} is in progress.",
-                instance.name
-            ),
-        );
-    }
-    instance.op = CfOp {
-        kind: OpKind::Delete,
-        pending: Pending::new(duration),
-    };
-    instance.updated_at = chrono::Utc::now();
-    let job = start_job(
-        &mut world,
-        "service_instance.delete",
-        JobTarget::Instance(guid),
-        duration,
-    );
-    drop(world);
-    accepted(&shared, &job)
+}
+
+/// The space, its org and the plan a create body names; the plan must be visible in the org.
+fn placement(
+    world: &World,
+    body: &Map<String, Value>,
+) -> Result<(String, String, String), Response> {
+    let space = relationship(body, "space")
+        .filter(|s| world.cf_spaces.iter().any(|sp| &sp.guid == s))
+        .ok_or_else(|| {
+            unprocessable("Invalid space. Ensure that the space exists and you have access to it.")
+        })?;
+    let org = org_of_space(world, &space).unwrap_or_default();
+    let plan = relationship(body, "service_plan")
+        .and_then(|p| world.cf_plans.iter().find(|pl| pl.guid == p))
+        .filter(|p| visible_in_org(world, &p.offering_guid, &org))
+        .ok_or_else(|| unprocessable("Invalid service plan. Ensure that the service plan exists, is available, and you have access to it."))?;
+    Ok((space, org, plan.guid.clone()))
 }

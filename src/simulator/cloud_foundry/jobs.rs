@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::{authorize, resource_not_found};
+use crate::simulator::Answer;
 use crate::simulator::faults::json_response;
 use crate::simulator::state::{CfJob, JobTarget, Pending, Shared, World, new_id, timestamp};
 
@@ -75,14 +75,13 @@ pub(crate) async fn get_one(
     State(shared): State<Arc<Shared>>,
     Path(guid): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
-        return r;
-    }
-    let mut world = shared.world.lock().expect("world lock");
-    world.settle();
-    match world.cf_jobs.iter().find(|j| j.guid == guid) {
-        Some(job) => json_response(200, job_json(&shared, &world, job)),
-        None => resource_not_found("Job not found"),
-    }
+) -> Answer {
+    authorize(&shared, &headers)?;
+    let world = shared.settled_world();
+    let job = world
+        .cf_jobs
+        .iter()
+        .find(|j| j.guid == guid)
+        .ok_or_else(|| resource_not_found("Job not found"))?;
+    Ok(json_response(200, job_json(&shared, &world, job)))
 }

@@ -9,6 +9,7 @@ mod instances;
 mod jobs;
 mod keys;
 mod paging;
+mod resource;
 
 use std::sync::Arc;
 
@@ -19,8 +20,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
+use self::resource::{create, delete, get_one};
+use super::body;
 use super::faults::json_response;
-use super::state::{CF_ZONE, CfOp, Shared, World};
+use super::state::{CF_ZONE, CfInstance, CfKey, CfOp, Shared, World};
 use super::token::{bearer, verify};
 
 /// The routes of the CF API listener.
@@ -40,11 +43,11 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/v3/service_plans/{guid}", get(catalog::get_plan))
         .route(
             "/v3/service_instances",
-            get(instances::list).post(instances::create),
+            get(instances::list).post(create::<CfInstance>),
         )
         .route(
             "/v3/service_instances/{guid}",
-            get(instances::get_one).delete(instances::delete),
+            get(get_one::<CfInstance>).delete(delete::<CfInstance>),
         )
         .route(
             "/v3/service_instances/{guid}/parameters",
@@ -52,11 +55,11 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         )
         .route(
             "/v3/service_credential_bindings",
-            get(keys::list).post(keys::create),
+            get(keys::list).post(create::<CfKey>),
         )
         .route(
             "/v3/service_credential_bindings/{guid}",
-            get(keys::get_one).delete(keys::delete),
+            get(get_one::<CfKey>).delete(delete::<CfKey>),
         )
         .route(
             "/v3/service_credential_bindings/{guid}/details",
@@ -127,16 +130,28 @@ pub(crate) fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), Resp
 }
 
 /// A JSON object body, or 400 CF-MessageParseError.
-pub(crate) fn object_body(body: &Bytes) -> Result<Map<String, Value>, Response> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(error(
+pub(crate) fn object_body(bytes: &Bytes) -> Result<Map<String, Value>, Response> {
+    body::object(bytes).ok_or_else(|| {
+        error(
             400,
             1001,
             "CF-MessageParseError",
             "Request invalid due to parse error: invalid request body",
-        )),
-    }
+        )
+    })
+}
+
+/// The optional `parameters` object of a create body, or 422.
+pub(crate) fn parameters_field(body: &Map<String, Value>) -> Result<Value, Response> {
+    body::optional_object(body, "parameters")
+        .ok_or_else(|| unprocessable("Parameters must be an object"))
+}
+
+/// The `metadata` of a create body, empty labels and annotations when absent.
+pub(crate) fn metadata_field(body: &Map<String, Value>) -> Value {
+    body.get("metadata")
+        .cloned()
+        .unwrap_or_else(|| json!({"labels": {}, "annotations": {}}))
 }
 
 /// Rejects body keys outside `allowed` with 422, as Cloud Controller does.

@@ -5,10 +5,12 @@
 
 use serde_json::{Value, json};
 
-use super::error;
-use crate::simulator::faults::json_response;
-use crate::simulator::state::Shared;
+use axum::http::HeaderMap;
 use axum::response::Response;
+
+use super::{authorize, error};
+use crate::simulator::faults::json_response;
+use crate::simulator::state::{Shared, World};
 
 /// Parameters every list accepts besides its filters.
 const COMMON: [&str; 5] = ["page", "per_page", "order_by", "include", "label_selector"];
@@ -119,13 +121,32 @@ fn bad(detail: &str) -> Response {
     )
 }
 
-/// One page of `resources` with the pagination object.
-pub(crate) fn paginate(
+/// Authorizes a list request and parses its query, refusing parameters outside `filters`.
+pub(crate) fn list_query(
+    shared: &Shared,
+    headers: &HeaderMap,
+    raw: Option<String>,
+    filters: &[&str],
+) -> Result<CfQuery, Response> {
+    authorize(shared, headers)?;
+    let query = CfQuery::parse(raw.as_deref());
+    query.check_known(filters)?;
+    Ok(query)
+}
+
+/// Collects the resources from the settled world, then answers the page asked for.
+pub(crate) fn list_page(
     shared: &Shared,
     query: &CfQuery,
     path: &str,
-    resources: Vec<Value>,
+    collect: impl FnOnce(&World, &CfQuery) -> Vec<Value>,
 ) -> Response {
+    let resources = collect(&shared.settled_world(), query);
+    paginate(shared, query, path, resources)
+}
+
+/// One page of `resources` with the pagination object.
+fn paginate(shared: &Shared, query: &CfQuery, path: &str, resources: Vec<Value>) -> Response {
     let default = shared.world.lock().expect("world lock").settings.page_size;
     let per_page = match query.single("per_page") {
         None => default.clamp(1, 5000),

@@ -8,6 +8,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::{Params, authorize, error, paging, render};
+use crate::simulator::Answer;
 use crate::simulator::faults::json_response;
 use crate::simulator::state::{Shared, World};
 
@@ -42,20 +43,14 @@ fn list(
     query: Option<String>,
     path: &str,
     items: fn(&World, usize) -> Vec<(u64, Value)>,
-) -> Response {
-    let tenant = match authorize(shared, headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let tenant = authorize(shared, headers)?;
     let params = Params::parse(query.as_deref());
     let (all, size) = {
         let world = shared.world.lock().expect("world lock");
         (items(&world, tenant), world.settings.page_size)
     };
-    match paging::filter(all, &params) {
-        Ok(found) => paging::page(found, &params, path, size),
-        Err(r) => r,
-    }
+    paging::answer(all, &params, path, size)
 }
 
 fn get_one(
@@ -64,19 +59,14 @@ fn get_one(
     id: &str,
     what: &str,
     items: fn(&World, usize) -> Vec<(u64, Value)>,
-) -> Response {
-    let tenant = match authorize(shared, headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let tenant = authorize(shared, headers)?;
     let world = shared.world.lock().expect("world lock");
-    match items(&world, tenant)
+    items(&world, tenant)
         .into_iter()
         .find(|(_, v)| v["id"] == id)
-    {
-        Some((_, v)) => json_response(200, v),
-        None => error(404, "NotFound", format!("could not find such {what}")),
-    }
+        .map(|(_, v)| json_response(200, v))
+        .ok_or_else(|| error(404, "NotFound", format!("could not find such {what}")))
 }
 
 /// `GET /v1/service_offerings`.
@@ -84,7 +74,7 @@ pub(crate) async fn list_offerings(
     State(shared): State<Arc<Shared>>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Answer {
     list(
         &shared,
         &headers,
@@ -99,7 +89,7 @@ pub(crate) async fn get_offering(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
+) -> Answer {
     get_one(
         &shared,
         &headers,
@@ -114,7 +104,7 @@ pub(crate) async fn list_plans(
     State(shared): State<Arc<Shared>>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Answer {
     list(&shared, &headers, q, "/v1/service_plans", visible_plans)
 }
 
@@ -123,7 +113,7 @@ pub(crate) async fn get_plan(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
+) -> Answer {
     get_one(&shared, &headers, &id, "service_plan", visible_plans)
 }
 

@@ -1,4 +1,5 @@
-//! `/v1/service_instances`: list, provision, get, update, deprovision, parameters.
+//! `/v1/service_instances`: provision, update, deprovision, parameters; list, get and the
+//! create/delete answers are shared ([`super::resource`]).
 
 use std::sync::Arc;
 
@@ -6,72 +7,65 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 use super::catalog::resolve_plan;
+use super::resource::{Resource, Started, begin_create, begin_delete, find, idle};
 use super::{
-    Params, Reply, accepted, apply_label_ops, authorize, error, hidden, object_body, paging,
-    parse_labels, render, reply_mode, start_operation, wait_for,
+    Params, Reply, accepted, authorize, error, labels, object_body, parameters_field, render,
+    reply_mode, required, start_operation,
 };
+use crate::simulator::Answer;
 use crate::simulator::credentials::register_instance_client;
 use crate::simulator::faults::json_response;
-use crate::simulator::state::{OpKind, Shared, SmInstance, World, new_id};
+use crate::simulator::state::{OpKind, Shared, SmInstance, Urls, World};
 
-const KIND: &str = "service_instances";
+impl Resource for SmInstance {
+    const KIND: &'static str = "service_instances";
+    const NOUN: &'static str = "instance";
 
-/// The tenant's instance `id`, if visible.
-fn find<'w>(world: &'w World, tenant: usize, id: &str) -> Result<&'w SmInstance, Response> {
-    world
-        .sm_instances
-        .iter()
-        .find(|i| i.id == id && i.tenant == tenant && !hidden(world, &i.last_op))
-        .ok_or_else(|| error(404, "NotFound", "could not find such service instance"))
-}
-
-/// `GET /v1/service_instances`.
-pub(crate) async fn list(
-    State(shared): State<Arc<Shared>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let tenant = match authorize(&shared, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let params = Params::parse(q.as_deref());
-    let with_op = params.get("attach_last_operations") == Some("true");
-    let (items, size) = {
-        let mut world = shared.world.lock().expect("world lock");
-        world.settle();
-        let items: Vec<(u64, Value)> = world
-            .sm_instances
-            .iter()
-            .filter(|i| i.tenant == tenant && !hidden(&world, &i.last_op))
-            .map(|i| (i.seq, render::instance(&world, i, with_op)))
-            .collect();
-        (items, world.settings.page_size)
-    };
-    match paging::filter(items, &params) {
-        Ok(found) => paging::page(found, &params, "/v1/service_instances", size),
-        Err(r) => r,
+    fn all(world: &World) -> &[Self] {
+        &world.sm_instances
     }
-}
+    fn all_mut(world: &mut World) -> &mut [Self] {
+        &mut world.sm_instances
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn tenant(&self) -> usize {
+        self.tenant
+    }
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn last_op(&self) -> &str {
+        &self.last_op
+    }
+    fn set_last_op(&mut self, op: String) {
+        self.last_op = op;
+    }
+    fn render(&self, world: &World, with_op: bool) -> Value {
+        render::instance(world, self, with_op)
+    }
 
-/// `GET /v1/service_instances/{id}`.
-pub(crate) async fn get_one(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let tenant = match authorize(&shared, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let mut world = shared.world.lock().expect("world lock");
-    world.settle();
-    match find(&world, tenant, &id) {
-        Ok(i) => json_response(200, render::instance(&world, i, true)),
-        Err(r) => r,
+    fn start_create(
+        world: &mut World,
+        _urls: &Urls,
+        tenant: usize,
+        body: &Map<String, Value>,
+        params: &Params,
+    ) -> Result<Started, Response> {
+        provision(world, tenant, body, params)
+    }
+
+    fn start_delete(
+        world: &mut World,
+        tenant: usize,
+        id: &str,
+        params: &Params,
+    ) -> Result<Started, Response> {
+        deprovision(world, tenant, id, params)
     }
 }
 
@@ -80,65 +74,20 @@ pub(crate) async fn parameters(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let tenant = match authorize(&shared, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let mut world = shared.world.lock().expect("world lock");
-    world.settle();
-    match find(&world, tenant, &id) {
-        Ok(i) => json_response(200, i.parameters.clone()),
-        Err(r) => r,
-    }
-}
-
-/// `POST /v1/service_instances`.
-pub(crate) async fn create(
-    State(shared): State<Arc<Shared>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let tenant = match authorize(&shared, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let params = Params::parse(q.as_deref());
-    let started = {
-        let mut world = shared.world.lock().expect("world lock");
-        world.settle();
-        object_body(&body).and_then(|b| provision(&mut world, tenant, &b, &params))
-    };
-    let (reply, id, op) = match started {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    match reply {
-        Reply::Async => accepted(KIND, &id, &op),
-        Reply::Sync => {
-            wait_for(&shared, &op).await;
-            let world = shared.world.lock().expect("world lock");
-            match world.sm_instances.iter().find(|i| i.id == id) {
-                Some(i) => json_response(201, render::instance(&world, i, true)),
-                None => error(404, "NotFound", "the instance was deleted meanwhile"),
-            }
-        }
-    }
+) -> Answer {
+    let tenant = authorize(&shared, &headers)?;
+    let world = shared.settled_world();
+    let instance = find::<SmInstance>(&world, tenant, &id)?;
+    Ok(json_response(200, instance.parameters.clone()))
 }
 
 fn provision(
     world: &mut World,
     tenant: usize,
-    body: &serde_json::Map<String, Value>,
+    body: &Map<String, Value>,
     params: &Params,
-) -> Result<(Reply, String, String), Response> {
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| error(400, "BadRequest", "missing or empty field: name"))?
-        .to_owned();
+) -> Result<Started, Response> {
+    let name = required(body, "name")?;
     let plan_id = resolve_plan(world, tenant, body)?;
     if world
         .sm_instances
@@ -153,21 +102,14 @@ fn provision(
             ),
         ));
     }
-    let parameters = match body.get("parameters") {
-        None | Some(Value::Null) => json!({}),
-        Some(p @ Value::Object(_)) => p.clone(),
-        Some(_) => return Err(error(400, "BadRequest", "parameters must be a JSON object")),
-    };
-    let labels = parse_labels(body.get("labels"))?;
-    let reply = reply_mode(world, params);
-    let id = new_id();
-    let duration = world.settings.op_duration;
-    let op = start_operation(world, tenant, OpKind::Create, KIND, &id, duration);
+    let parameters = parameters_field(body)?;
+    let labels = labels::parse(body.get("labels"))?;
+    let started = begin_create::<SmInstance>(world, tenant, params);
     let client = register_instance_client(world, tenant, &name, &parameters);
     let now = chrono::Utc::now();
     let seq = world.next_seq();
     world.sm_instances.push(SmInstance {
-        id: id.clone(),
+        id: started.id.clone(),
         seq,
         tenant,
         name,
@@ -176,11 +118,11 @@ fn provision(
         labels,
         created_at: now,
         updated_at: now,
-        last_op: op.clone(),
+        last_op: started.op.clone(),
         client_id: client.client_id,
         xsappname: client.xsappname,
     });
-    Ok((reply, id, op))
+    Ok(started)
 }
 
 /// `PATCH /v1/service_instances/{id}`: name, labels and parameters, applied at once.
@@ -190,36 +132,25 @@ pub(crate) async fn update(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let tenant = match authorize(&shared, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let tenant = authorize(&shared, &headers)?;
     let params = Params::parse(q.as_deref());
-    let mut world = shared.world.lock().expect("world lock");
-    world.settle();
-    let result = object_body(&body).and_then(|b| patch(&mut world, tenant, &id, &b));
-    match result {
-        Ok(op) if reply_mode(&world, &params) == Reply::Async => accepted(KIND, &id, &op),
-        Ok(_) => match find(&world, tenant, &id) {
-            Ok(i) => json_response(200, render::instance(&world, i, true)),
-            Err(r) => r,
-        },
-        Err(r) => r,
+    let mut world = shared.settled_world();
+    let op = patch(&mut world, tenant, &id, &object_body(&body)?)?;
+    if reply_mode(&world, &params) == Reply::Async {
+        return Ok(accepted(SmInstance::KIND, &id, &op));
     }
+    let instance = find::<SmInstance>(&world, tenant, &id)?;
+    Ok(json_response(200, render::instance(&world, instance, true)))
 }
 
 fn patch(
     world: &mut World,
     tenant: usize,
     id: &str,
-    body: &serde_json::Map<String, Value>,
+    body: &Map<String, Value>,
 ) -> Result<String, Response> {
-    let instance = find(world, tenant, id)?.clone();
-    if world.sm_busy(&instance.last_op).is_some() {
-        return Err(busy());
-    }
-    let mut updated = instance.clone();
+    let mut updated = idle::<SmInstance>(world, tenant, id)?;
     if let Some(name) = body.get("name").and_then(Value::as_str) {
         let taken = world
             .sm_instances
@@ -231,13 +162,14 @@ fn patch(
         updated.name = name.to_owned();
     }
     if let Some(ops) = body.get("labels") {
-        apply_label_ops(&mut updated.labels, ops)?;
+        labels::apply_ops(&mut updated.labels, ops)?;
     }
     if let Some(p) = body.get("parameters").filter(|p| p.is_object()) {
         updated.parameters = p.clone();
     }
     updated.updated_at = chrono::Utc::now();
-    updated.last_op = start_operation(world, tenant, OpKind::Update, KIND, id, Default::default());
+    let kind = SmInstance::KIND;
+    updated.last_op = start_operation(world, tenant, OpKind::Update, kind, id, Default::default());
     let op = updated.last_op.clone();
     if let Some(slot) = world.sm_instances.iter_mut().find(|i| i.id == id) {
         *slot = updated;
@@ -245,51 +177,14 @@ fn patch(
     Ok(op)
 }
 
-fn busy() -> Response {
-    error(
-        422,
-        "ConcurrentOperation",
-        "Another concurrent operation in progress for this resource",
-    )
-}
-
-/// `DELETE /v1/service_instances/{id}` (bindings must be gone unless `cascade=true`).
-pub(crate) async fn delete(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let tenant = match authorize(&shared, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let params = Params::parse(q.as_deref());
-    let started = {
-        let mut world = shared.world.lock().expect("world lock");
-        world.settle();
-        deprovision(&mut world, tenant, &id, &params)
-    };
-    match started {
-        Ok((Reply::Async, op)) => accepted(KIND, &id, &op),
-        Ok((Reply::Sync, op)) => {
-            wait_for(&shared, &op).await;
-            json_response(200, json!({}))
-        }
-        Err(r) => r,
-    }
-}
-
+/// Bindings must be gone unless `cascade=true`; with it they go at once.
 fn deprovision(
     world: &mut World,
     tenant: usize,
     id: &str,
     params: &Params,
-) -> Result<(Reply, String), Response> {
-    let instance = find(world, tenant, id)?.clone();
-    if world.sm_busy(&instance.last_op).is_some() {
-        return Err(busy());
-    }
+) -> Result<Started, Response> {
+    idle::<SmInstance>(world, tenant, id)?;
     let has_bindings = world.sm_bindings.iter().any(|b| b.instance_id == id);
     if has_bindings && params.get("cascade") != Some("true") {
         return Err(error(
@@ -307,11 +202,5 @@ fn deprovision(
     for binding in ids {
         world.remove_sm_binding(&binding);
     }
-    let reply = reply_mode(world, params);
-    let duration = world.settings.op_duration;
-    let op = start_operation(world, tenant, OpKind::Delete, KIND, id, duration);
-    if let Some(slot) = world.sm_instances.iter_mut().find(|i| i.id == id) {
-        slot.last_op = op.clone();
-    }
-    Ok((reply, op))
+    Ok(begin_delete::<SmInstance>(world, tenant, id, params))
 }

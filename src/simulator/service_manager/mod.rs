@@ -8,25 +8,28 @@
 mod bindings;
 mod catalog;
 mod instances;
+mod labels;
 mod operations;
 mod paging;
 mod query;
 mod render;
+mod resource;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{MethodRouter, get, patch};
 use serde_json::{Map, Value, json};
 
+use self::operations::{Reply, accepted, reply_mode, start_operation, wait_for};
+use self::resource::{create, delete, get_one, list};
+use super::body;
 use super::faults::json_response;
-use super::state::{OpKind, Pending, Shared, SmOperation, World, new_id};
+use super::state::{Shared, SmBinding, SmInstance, World};
 use super::token::{bearer, verify};
-use super::types::AsyncMode;
 
 /// Scope prefix of Service Manager clients.
 pub(crate) const SM_SCOPE_PREFIX: &str = "service-manager!b1.";
@@ -38,41 +41,34 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/v1/service_offerings/{id}", get(catalog::get_offering))
         .route("/v1/service_plans", get(catalog::list_plans))
         .route("/v1/service_plans/{id}", get(catalog::get_plan))
-        .route(
-            "/v1/service_instances",
-            get(instances::list).post(instances::create),
-        )
-        .route(
-            "/v1/service_instances/{id}",
-            get(instances::get_one)
-                .patch(instances::update)
-                .delete(instances::delete),
-        )
-        .route(
-            "/v1/service_instances/{id}/parameters",
+        .merge(resource_routes::<SmInstance>(
+            patch(instances::update),
             get(instances::parameters),
-        )
-        .route(
-            "/v1/service_instances/{id}/operations/{op}",
-            get(operations::instance_operation),
-        )
-        .route(
-            "/v1/service_bindings",
-            get(bindings::list).post(bindings::create),
-        )
-        .route(
-            "/v1/service_bindings/{id}",
-            get(bindings::get_one)
-                .patch(bindings::update)
-                .delete(bindings::delete),
-        )
-        .route(
-            "/v1/service_bindings/{id}/parameters",
+        ))
+        .merge(resource_routes::<SmBinding>(
+            patch(bindings::update),
             get(bindings::parameters),
-        )
+        ))
+}
+
+/// `/v1/{service_instances|service_bindings}`, `…/{id}`, `…/{id}/parameters` and
+/// `…/{id}/operations/{op}`: the shared list, get, create, delete and operation handlers, and
+/// the resource's own `update` (PATCH) and `parameters` (GET).
+fn resource_routes<R: resource::Resource>(
+    update: MethodRouter<Arc<Shared>>,
+    parameters: MethodRouter<Arc<Shared>>,
+) -> Router<Arc<Shared>> {
+    let base = format!("/v1/{}", R::KIND);
+    Router::new()
+        .route(&base, get(list::<R>).post(create::<R>))
         .route(
-            "/v1/service_bindings/{id}/operations/{op}",
-            get(operations::binding_operation),
+            &format!("{base}/{{id}}"),
+            get(get_one::<R>).delete(delete::<R>).merge(update),
+        )
+        .route(&format!("{base}/{{id}}/parameters"), parameters)
+        .route(
+            &format!("{base}/{{id}}/operations/{{op}}"),
+            get(operations::get_one::<R>),
         )
 }
 
@@ -143,159 +139,31 @@ pub(crate) fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<usize, R
 }
 
 /// A JSON object request body, or the 400 upstream gives.
-pub(crate) fn object_body(body: &Bytes) -> Result<Map<String, Value>, Response> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(error(
+pub(crate) fn object_body(bytes: &Bytes) -> Result<Map<String, Value>, Response> {
+    body::object(bytes).ok_or_else(|| {
+        error(
             400,
             "BadRequest",
             "Failed to decode request body: expected a JSON object",
-        )),
-    }
+        )
+    })
 }
 
-/// How a mutation is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reply {
-    /// Held for the operation's duration, then 201/200 with the resource.
-    Sync,
-    /// 202 with `{}` and a relative `Location`.
-    Async,
-}
-
-/// Applies the [`AsyncMode`] to the request's `async` parameter.
-pub(crate) fn reply_mode(world: &World, params: &Params) -> Reply {
-    match world.settings.async_mode {
-        AsyncMode::Sync => Reply::Sync,
-        AsyncMode::Async => Reply::Async,
-        _ => match params.get("async") {
-            Some("true") => Reply::Async,
-            Some("false") => Reply::Sync,
-            _ if world.settings.op_duration.is_zero() => Reply::Sync,
-            _ => Reply::Async,
-        },
-    }
-}
-
-/// Records a new operation on a resource and returns its id.
-pub(crate) fn start_operation(
-    world: &mut World,
-    tenant: usize,
-    kind: OpKind,
-    resource_type: &'static str,
-    resource_id: &str,
-    duration: Duration,
-) -> String {
-    let id = new_id();
-    world.sm_operations.push(SmOperation {
-        id: id.clone(),
-        tenant,
-        kind,
-        resource_id: resource_id.to_owned(),
-        resource_type,
-        created_at: chrono::Utc::now(),
-        pending: Pending::new(duration),
-        settled: false,
-    });
-    id
-}
-
-/// 202 Accepted with body `{}` and a relative `Location` of the operation.
-pub(crate) fn accepted(resource_type: &str, id: &str, op_id: &str) -> Response {
-    let location = format!("/v1/{resource_type}/{id}/operations/{op_id}");
-    let mut response = (StatusCode::ACCEPTED, axum::Json(json!({}))).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-}
-
-/// Waits until a synchronous operation is done (without holding the world lock).
-pub(crate) async fn wait_for(shared: &Shared, op_id: &str) {
-    let remaining = {
-        let world = shared.world.lock().expect("world lock");
-        world
-            .sm_op(op_id)
-            .map(|op| op.pending.remaining())
-            .unwrap_or_default()
-    };
-    if !remaining.is_zero() {
-        tokio::time::sleep(remaining).await;
-    }
-    shared.world.lock().expect("world lock").settle();
-}
-
-/// Labels from a create body: an object of string arrays, or 400.
-pub(crate) fn parse_labels(value: Option<&Value>) -> Result<super::state::Labels, Response> {
-    let mut labels = super::state::Labels::new();
-    let Some(value) = value.filter(|v| !v.is_null()) else {
-        return Ok(labels);
-    };
-    let bad = || {
+/// A string field that must be present and not empty, or 400.
+pub(crate) fn required(body: &Map<String, Value>, field: &str) -> Result<String, Response> {
+    body::non_empty_str(body, field).ok_or_else(|| {
         error(
             400,
             "BadRequest",
-            "labels must map keys to arrays of strings",
+            format!("missing or empty field: {field}"),
         )
-    };
-    for (key, values) in value.as_object().ok_or_else(bad)? {
-        let values: Option<Vec<String>> = values
-            .as_array()
-            .ok_or_else(bad)?
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect();
-        labels.insert(key.clone(), values.ok_or_else(bad)?);
-    }
-    Ok(labels)
+    })
 }
 
-/// Applies PATCH label changes `[{"op": "add"|"remove", "key", "values"}]`.
-pub(crate) fn apply_label_ops(
-    labels: &mut super::state::Labels,
-    ops: &Value,
-) -> Result<(), Response> {
-    let bad = || {
-        error(
-            400,
-            "BadRequest",
-            "labels must be a list of {\"op\": \"add\"|\"remove\", \"key\", \"values\"}",
-        )
-    };
-    for change in ops.as_array().ok_or_else(bad)? {
-        let key = change["key"].as_str().ok_or_else(bad)?.to_owned();
-        let values: Vec<String> = change["values"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        match change["op"].as_str() {
-            Some("add") => {
-                let entry = labels.entry(key).or_default();
-                for v in values {
-                    if !entry.contains(&v) {
-                        entry.push(v);
-                    }
-                }
-            }
-            Some("remove") if values.is_empty() => {
-                labels.remove(&key);
-            }
-            Some("remove") => {
-                if let Some(entry) = labels.get_mut(&key) {
-                    entry.retain(|v| !values.contains(v));
-                    if entry.is_empty() {
-                        labels.remove(&key);
-                    }
-                }
-            }
-            _ => return Err(bad()),
-        }
-    }
-    Ok(())
+/// The optional `parameters` object of a create body, or 400.
+pub(crate) fn parameters_field(body: &Map<String, Value>) -> Result<Value, Response> {
+    body::optional_object(body, "parameters")
+        .ok_or_else(|| error(400, "BadRequest", "parameters must be a JSON object"))
 }
 
 /// Whether a not-yet-ready resource is hidden (404 / left out of lists).

@@ -18,10 +18,7 @@ const MAX_ITEMS: usize = 200;
 const TOKEN_PREFIX: &str = "calm-sim-page:";
 
 /// Keeps the items matching `fieldQuery` and `labelQuery`.
-pub(crate) fn filter(
-    items: Vec<(u64, Value)>,
-    params: &Params,
-) -> Result<Vec<(u64, Value)>, Response> {
+fn filter(items: Vec<(u64, Value)>, params: &Params) -> Result<Vec<(u64, Value)>, Response> {
     let fields = match params.get("fieldQuery").filter(|q| !q.trim().is_empty()) {
         Some(q) => Some(Query::parse(q, false).map_err(|e| {
             error(
@@ -53,8 +50,18 @@ pub(crate) fn filter(
         .collect())
 }
 
+/// The page of `items` a list request asks for: filtered, then paged.
+pub(crate) fn answer(
+    items: Vec<(u64, Value)>,
+    params: &Params,
+    path: &str,
+    default_size: usize,
+) -> Result<Response, Response> {
+    Ok(page(filter(items, params)?, params, path, default_size))
+}
+
 /// One page of `items` (already filtered) as `{"token"?, "num_items", "items"}`.
-pub(crate) fn page(
+fn page(
     mut items: Vec<(u64, Value)>,
     params: &Params,
     path: &str,
