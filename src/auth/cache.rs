@@ -103,11 +103,11 @@ impl TokenCache {
         if let Some(token) = self.fresh(Utc::now()) {
             return Ok(token);
         }
-        if let Some((generation, error)) = &state.last_error {
-            if *generation > waited_from {
-                // A fetch finished while we waited and failed: share its answer.
-                return Err(clone_error(error));
-            }
+        if let Some((generation, error)) = &state.last_error
+            && *generation > waited_from
+        {
+            // A fetch finished while we waited and failed: share its answer.
+            return Err(clone_error(error));
         }
         let result = fetch(self.last()).await;
         state.generation += 1;

@@ -166,14 +166,13 @@ impl CloudFoundry {
             if !error.is_retryable() || attempt == MAX_CREATE_ATTEMPTS {
                 return Err(error);
             }
-            if let Some(found) = self.find_key(&instance.guid, name).await? {
-                if !found
+            if let Some(found) = self.find_key(&instance.guid, name).await?
+                && !found
                     .last_operation
                     .as_ref()
                     .is_some_and(LastOperation::is_failed)
-                {
-                    return Ok((self.wait_key_ready(found, wait).await?, Provenance::Created));
-                }
+            {
+                return Ok((self.wait_key_ready(found, wait).await?, Provenance::Created));
             }
             tokio::time::sleep(pause_before_retry(&error, attempt)).await;
         }

@@ -145,16 +145,16 @@ pub fn upload_checks(text: &str, tenant_zone: Option<&str>) -> UploadReport {
 }
 
 fn unwrap(mut top: Map<String, Value>) -> (CheckOutcome, Option<Map<String, Value>>) {
-    if !top.contains_key("uaa") {
-        if let Some(Value::Object(inner)) = top.remove("credentials") {
-            return (
-                passed(
-                    UploadCheck::ValidJson,
-                    "valid JSON; the key is inside a `credentials` wrapper (as `cf service-key` prints it): upload the inner object",
-                ),
-                Some(inner),
-            );
-        }
+    if !top.contains_key("uaa")
+        && let Some(Value::Object(inner)) = top.remove("credentials")
+    {
+        return (
+            passed(
+                UploadCheck::ValidJson,
+                "valid JSON; the key is inside a `credentials` wrapper (as `cf service-key` prints it): upload the inner object",
+            ),
+            Some(inner),
+        );
     }
     (passed(UploadCheck::ValidJson, "valid JSON"), Some(top))
 }

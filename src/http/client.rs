@@ -333,20 +333,20 @@ impl HttpClient {
                     },
                 )
                 .await?;
-            if exchange.status == 401 {
-                if let (Some(source), Some(token)) = (auth, &token) {
-                    if !source.can_refresh() {
-                        return Err(source.refused_static_token());
-                    }
-                    if !renewed {
-                        tracing::debug!(
-                            correlation_id = %correlation_id,
-                            "token refused (401): getting a fresh one and retrying once"
-                        );
-                        source.invalidate(token);
-                        renewed = true;
-                        continue;
-                    }
+            if exchange.status == 401
+                && let (Some(source), Some(token)) = (auth, &token)
+            {
+                if !source.can_refresh() {
+                    return Err(source.refused_static_token());
+                }
+                if !renewed {
+                    tracing::debug!(
+                        correlation_id = %correlation_id,
+                        "token refused (401): getting a fresh one and retrying once"
+                    );
+                    source.invalidate(token);
+                    renewed = true;
+                    continue;
                 }
             }
             if (200..300).contains(&exchange.status) {

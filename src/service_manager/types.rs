@@ -237,10 +237,10 @@ impl Operation {
     /// fallback that says none was given.
     pub fn failure_message(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
-        if let Some(d) = self.description.as_deref().map(str::trim) {
-            if !d.is_empty() {
-                parts.push(d.to_owned());
-            }
+        if let Some(d) = self.description.as_deref().map(str::trim)
+            && !d.is_empty()
+        {
+            parts.push(d.to_owned());
         }
         if let Some(errors) = &self.errors {
             collect_error_texts(errors, &mut parts);

@@ -143,10 +143,10 @@ fn tag_problem(listing: &mut Listing, source: &Source, instance: &str, service: 
 /// xsenv `readFileContent`: parsed when it looks like a JSON object and parses (any JSON with
 /// `XSENV_PARSE_ALL_JSON=true`), else the raw text.
 fn file_value(text: String, parse_all: bool) -> Value {
-    if parse_all || looks_like_json_object(&text) {
-        if let Ok(v) = serde_json::from_str::<Value>(&text) {
-            return v;
-        }
+    if (parse_all || looks_like_json_object(&text))
+        && let Ok(v) = serde_json::from_str::<Value>(&text)
+    {
+        return v;
     }
     Value::String(text)
 }

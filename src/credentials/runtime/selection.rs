@@ -68,10 +68,10 @@ impl Listing {
                 Err(e) => unusable.push((unusable_problem(query, one, &e), e)),
             }
         }
-        if unusable.len() == 1 {
-            if let Some((_, e)) = unusable.pop() {
-                return Err(e);
-            }
+        if unusable.len() == 1
+            && let Some((_, e)) = unusable.pop()
+        {
+            return Err(e);
         }
         let problems: Vec<Problem> = unusable.into_iter().map(|(p, _)| p).collect();
         Err(self.not_found(query, &problems))

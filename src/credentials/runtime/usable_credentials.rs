@@ -37,10 +37,10 @@ fn has_oauth(map: &Map<String, Value>) -> bool {
 /// Top-level string values holding JSON objects, parsed.
 fn parse_nested(map: &mut Map<String, Value>) {
     for v in map.values_mut() {
-        if let Value::String(s) = v {
-            if let Some(parsed) = parse_object_text(s) {
-                *v = parsed;
-            }
+        if let Value::String(s) = v
+            && let Some(parsed) = parse_object_text(s)
+        {
+            *v = parsed;
         }
     }
 }
