@@ -77,3 +77,8 @@ pub use cloud_foundry::CloudFoundry;
 pub use http::HttpClient;
 pub use service_manager::ServiceManager;
 pub use verify::{Verification, verify};
+
+/// The README's example, compiled as a doctest so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
