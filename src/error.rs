@@ -166,6 +166,13 @@ impl Error {
         }
     }
 
+    /// Whether a failed create or delete may still have taken effect on the platform: the
+    /// answer was lost on the network, or a 500/502/503/504 came back while the platform may
+    /// have carried on. Callers look the resource up by name before sending anything again.
+    pub fn may_have_taken_effect(&self) -> bool {
+        matches!(self, Error::Transport { .. }) || matches!(self.status(), Some(500 | 502..=504))
+    }
+
     /// The HTTP status behind the error, when one came from the wire.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -389,5 +396,54 @@ pub(crate) fn json_shape(value: &serde_json::Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16) -> Error {
+        Error::from(ApiError {
+            method: "POST".into(),
+            url: "https://x.example/v1/service_instances".into(),
+            status,
+            code: None,
+            numeric_code: None,
+            message: None,
+            body_excerpt: None,
+            retryable: matches!(status, 429 | 502..=504),
+            retry_after: None,
+            correlation_id: "c".into(),
+        })
+    }
+
+    #[test]
+    fn which_failures_may_have_taken_effect() {
+        let cases = [
+            (400, false),
+            (404, false),
+            (409, false),
+            (422, false),
+            (429, false),
+            (500, true),
+            (501, false),
+            (502, true),
+            (503, true),
+            (504, true),
+        ];
+        for (status, maybe) in cases {
+            assert_eq!(api(status).may_have_taken_effect(), maybe, "{status}");
+        }
+        let lost = Error::Transport {
+            method: "POST".into(),
+            url: "u".into(),
+            attempts: 1,
+            kind: "connection closed".into(),
+            correlation_id: "c".into(),
+            source: "closed".into(),
+        };
+        assert!(lost.may_have_taken_effect());
+        assert!(!Error::Config("x".into()).may_have_taken_effect());
     }
 }

@@ -128,7 +128,9 @@ impl CloudFoundry {
                     Provenance::Found,
                 ));
             }
-            if !error.is_retryable() || attempt == MAX_CREATE_ATTEMPTS {
+            // Refused before any work (429), or maybe done (lost answer, 5xx): look up, then resend.
+            let worth_another_look = error.is_retryable() || error.may_have_taken_effect();
+            if !worth_another_look || attempt == MAX_CREATE_ATTEMPTS {
                 return Err(error);
             }
             if let Some(found) = self.find_instance(&space.guid, name).await?

@@ -120,12 +120,6 @@ impl ServiceManager {
     }
 }
 
-/// Whether an error on a create leaves it unknown if the create happened (the answer was lost,
-/// or a gateway gave up while the platform may have carried on).
-pub(crate) fn outcome_unknown(e: &Error) -> bool {
-    matches!(e, Error::Transport { .. }) || matches!(e.status(), Some(500 | 502 | 503 | 504))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::model::{BindingId, InstanceId};
 use crate::service_manager::{
     Binding, Instance, Mutation, NewBinding, NewInstance, Readiness, ServiceManager,
-    outcome_unknown,
 };
 use crate::wait::{Poll, ProgressEvent, poll_until};
 
@@ -55,7 +54,7 @@ impl<'a> Ensure<'a> {
             };
             let adopt_as = if error.is_conflict() {
                 Provenance::Found
-            } else if outcome_unknown(&error) {
+            } else if error.may_have_taken_effect() {
                 Provenance::Created
             } else {
                 return Err(error);
@@ -103,7 +102,7 @@ impl<'a> Ensure<'a> {
             };
             let adopt_as = if error.is_conflict() {
                 Provenance::Found
-            } else if outcome_unknown(&error) {
+            } else if error.may_have_taken_effect() {
                 Provenance::Created
             } else {
                 return Err(error);
