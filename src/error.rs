@@ -262,6 +262,8 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// The correlation id sent with the request (quote it to SAP support).
     pub correlation_id: String,
+    /// Cloud Foundry's `X-Cf-Warnings` sent with the error, decoded.
+    pub warnings: Vec<String>,
 }
 
 impl ApiError {
@@ -302,12 +304,11 @@ impl std::fmt::Display for ApiError {
         } else if let Some(body) = &self.body_excerpt {
             write!(f, ": body {body:?}")?;
         }
-        write!(
-            f,
-            "; {} (correlation id {})",
-            self.advice(),
-            self.correlation_id
-        )
+        write!(f, "; {}", self.advice())?;
+        if !self.warnings.is_empty() {
+            write!(f, " (platform warnings: {})", self.warnings.join("; "))?;
+        }
+        write!(f, " (correlation id {})", self.correlation_id)
     }
 }
 
@@ -415,6 +416,7 @@ mod tests {
             retryable: matches!(status, 429 | 502..=504),
             retry_after: None,
             correlation_id: "c".into(),
+            warnings: Vec::new(),
         })
     }
 

@@ -751,3 +751,39 @@ async fn redirect_loop_on_the_same_host_stops() {
     assert_eq!(kind, "too many redirects");
     assert!(http.request_count() <= 12, "{}", http.request_count());
 }
+
+#[tokio::test]
+async fn cloud_foundry_warnings_on_an_error_answer_are_kept() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/service_credential_bindings"))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .insert_header(
+                    "X-Cf-Warnings",
+                    "Plan%20is%20deprecated, second%2C%20warning",
+                )
+                .set_body_json(
+                    json!({"errors": [{"code": 10008, "title": "CF-UnprocessableEntity",
+                    "detail": "Service plan does not allow bindings."}]}),
+                ),
+        )
+        .mount(&server)
+        .await;
+    let err = http()
+        .send(
+            Request::post(url(&server, "/v3/service_credential_bindings")),
+            None,
+        )
+        .await
+        .unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(api.warnings, ["Plan is deprecated", "second, warning"]);
+    assert!(
+        err.to_string()
+            .contains("platform warnings: Plan is deprecated"),
+        "{err}"
+    );
+}

@@ -375,6 +375,7 @@ impl HttpClient {
                 location_host: exchange.location_host(),
                 router_error,
                 correlation_id: &correlation_id,
+                warnings: super::response::cf_warnings(&exchange.headers),
             })));
         }
     }

@@ -56,20 +56,7 @@ impl Response {
 
     /// Cloud Foundry's `X-Cf-Warnings`: split on commas, each percent-decoded.
     pub fn warnings(&self) -> Vec<String> {
-        self.headers
-            .get_all("x-cf-warnings")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|w| {
-                let plus_kept = w.trim().replace('+', "%2B");
-                url::form_urlencoded::parse(format!("w={plus_kept}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
-            })
-            .filter(|w| !w.is_empty())
-            .collect()
+        cf_warnings(&self.headers)
     }
 
     /// The URL that answered (after same-host redirects), query included.
@@ -93,6 +80,24 @@ impl fmt::Debug for Response {
             .field("correlation_id", &self.correlation_id)
             .finish_non_exhaustive()
     }
+}
+
+/// The `X-Cf-Warnings` of an answer: comma-separated, each URL-encoded (a `+` is kept).
+pub(crate) fn cf_warnings(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    headers
+        .get_all("x-cf-warnings")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|w| {
+            let plus_kept = w.trim().replace('+', "%2B");
+            url::form_urlencoded::parse(format!("w={plus_kept}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// Decodes JSON into `T`, reporting the failing path and shapes but never a value.

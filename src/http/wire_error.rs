@@ -106,6 +106,7 @@ pub(crate) struct ErrorContext<'a> {
     pub location_host: Option<String>,
     pub router_error: Option<&'a str>,
     pub correlation_id: &'a str,
+    pub warnings: Vec<String>,
 }
 
 /// The [`ApiError`] for an error answer.
@@ -136,6 +137,7 @@ pub(crate) fn api_error(ctx: ErrorContext<'_>) -> ApiError {
         retryable,
         retry_after: ctx.retry_after,
         correlation_id: ctx.correlation_id.to_owned(),
+        warnings: ctx.warnings,
     }
 }
 
