@@ -1198,3 +1198,18 @@ async fn field_query_rejects_unquoted_strings() {
     assert_eq!(status, 200);
     assert!(body["num_items"].as_u64().unwrap() >= 1, "{body}");
 }
+
+#[tokio::test]
+async fn debug_output_never_shows_the_simulator_secrets() {
+    let sim = calm_credentials::simulator::Simulator::start()
+        .await
+        .unwrap();
+    let login = sim.cf_login();
+    let sm_secret = sim.sm_key("calm-auto").unwrap()["clientsecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = format!("{sim:?} {login:?} {:?}", sim.tenants());
+    assert!(!shown.contains(&login.password), "{shown}");
+    assert!(!shown.contains(&sm_secret), "{shown}");
+}

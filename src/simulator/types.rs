@@ -103,8 +103,8 @@ pub struct TenantInfo {
     pub cf_space: String,
 }
 
-/// How to log in to the simulated Cloud Foundry API.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to log in to the simulated Cloud Foundry API. `Debug` leaves the password out.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CfLogin {
     /// The CF API root (`GET /` discovery).
@@ -119,6 +119,19 @@ pub struct CfLogin {
     pub space: String,
     /// Org names the user can see, one per tenant.
     pub orgs: Vec<String>,
+}
+
+impl std::fmt::Debug for CfLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CfLogin")
+            .field("api_url", &self.api_url.as_str())
+            .field("username", &self.username)
+            .field("password", &"[REDACTED]")
+            .field("origin", &self.origin)
+            .field("space", &self.space)
+            .field("orgs", &self.orgs)
+            .finish()
+    }
 }
 
 /// One request the simulator served.
