@@ -1213,3 +1213,30 @@ async fn debug_output_never_shows_the_simulator_secrets() {
     assert!(!shown.contains(&login.password), "{shown}");
     assert!(!shown.contains(&sm_secret), "{shown}");
 }
+
+#[tokio::test]
+async fn cf_login_server_offers_password_prompts() {
+    let sim = calm_credentials::simulator::Simulator::start()
+        .await
+        .unwrap();
+    let client = Client::new();
+    let root: Value = client
+        .get(sim.cf_api_url())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let login = root["links"]["login"]["href"].as_str().unwrap();
+    let info = client
+        .get(format!("{}/login", login.trim_end_matches('/')))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), StatusCode::OK);
+    let info: Value = info.json().await.unwrap();
+    assert_eq!(info["prompts"]["username"][0], "text");
+    assert_eq!(info["prompts"]["password"][0], "password");
+}

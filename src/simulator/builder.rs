@@ -175,6 +175,7 @@ async fn serve(listener: TcpListener, router: Router) {
 fn main_router(shared: Arc<Shared>) -> Router {
     service_manager::router()
         .route("/auth/{zone}/oauth/token", post(token::token_endpoint))
+        .route("/auth/{zone}/login", get(token::login_info))
         .route(
             "/auth-cert/{zone}/oauth/token",
             post(token::cert_token_endpoint),

@@ -1,11 +1,13 @@
 //! The token server: XSUAA zones of the tenants and the CF UAA zone, and RS256 JWTs.
 //!
-//! Endpoints (all `POST`, form body, query parameters merged in):
+//! Endpoints (`POST`, form body, query parameters merged in, except the login information):
 //! - `/auth/{zone}/oauth/token`: `client_credentials` (client id/secret as HTTP Basic or form
 //!   fields), `password` and `refresh_token` (zone `uaa` only, client `cf` with an empty secret).
 //! - `/auth-cert/{zone}/oauth/token`: the simulated `certurl`. There is no TLS on loopback, so
 //!   holding the certificate is simulated: `client_id` alone is accepted for a client that was
 //!   issued X.509 credentials.
+//! - `GET /auth/{zone}/login`: the login server's information and prompts, which the `cf` CLI
+//!   reads before a password login (UAA answers it with JSON when asked for JSON).
 //!
 //! Errors: unknown client or wrong secret → 401 `invalid_client` "Bad credentials"; wrong user
 //! name, password or origin → 401 `unauthorized` "Bad credentials" (as UAA does); unknown refresh
@@ -79,6 +81,21 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then_some(token.trim())
+}
+
+/// `GET /auth/{zone}/login`: UAA's login information with the prompts of a password login.
+pub(crate) async fn login_info(Path(zone): Path<String>) -> Response {
+    let body = json!({
+        "app": {"version": "simulated"},
+        "zone_name": zone,
+        "showLinks": false,
+        "links": {"uaa": "", "passwd": "/forgot_password", "register": "/create_account"},
+        "prompts": {
+            "username": ["text", "Email"],
+            "password": ["password", "Password"],
+        },
+    });
+    json_response(200, body)
 }
 
 /// `POST /auth/{zone}/oauth/token`.
