@@ -342,3 +342,56 @@ async fn demo_runs_the_whole_journey() {
     assert!(out.stdout.contains("requests") && out.stdout.contains("created"));
     assert!(!out.stdout.contains("works  no"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sm_rotation_with_a_grace_period_then_retirement() {
+    let sim = Simulator::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sm_key = write_temp(&dir, "sm.json", &sim.sm_key("calm-auto").unwrap());
+    let conn = ["--sm-key", sm_key.as_str(), "--instance", "cloud-alm-api"];
+
+    let kept = run(
+        &[
+            &["sm", "rotate"][..],
+            &conn,
+            &[
+                "--binding",
+                "cloud-alm-api-binding",
+                "--new-binding",
+                "calm-2026",
+                "--keep-old-for",
+                "0",
+            ],
+        ]
+        .concat(),
+        &[],
+    )
+    .await;
+    assert_eq!(kept.code, 0, "{}", kept.stderr);
+    assert!(kept.stdout.contains("kept_until"), "{}", kept.stdout);
+
+    let retired = run(
+        &[&["sm", "retire-stale"][..], &conn, &["--json"]].concat(),
+        &[],
+    )
+    .await;
+    assert_eq!(retired.code, 0, "{}", retired.stderr);
+    assert_eq!(json(&retired)[0]["name"], "cloud-alm-api-binding");
+
+    let list = run(&["sm", "list", "--sm-key", &sm_key, "--json"], &[]).await;
+    let names: Vec<String> = json(&list)[0]["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["calm-2026"]);
+
+    let again = run(&[&["sm", "retire-stale"][..], &conn].concat(), &[]).await;
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stdout.contains("no stale binding"),
+        "{}",
+        again.stdout
+    );
+}

@@ -19,6 +19,23 @@ pub enum Command {
     List(ListArgs),
     /// Replace a binding with a new one: create, verify, then delete (or keep) the old one.
     Rotate(RotateArgs),
+    /// Delete the bindings a rotation kept (labelled stale) whose grace period has passed.
+    RetireStale(RetireArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RetireArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// Instance name.
+    #[arg(long, value_name = "NAME")]
+    instance: String,
+    /// Give up waiting on the platform after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    timeout: u64,
+    /// Print the deleted bindings as a JSON array.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -86,12 +103,14 @@ pub fn run(command: Command) -> Outcome {
         Command::Retrieve(a) => a.journey.json,
         Command::List(a) => a.json,
         Command::Rotate(a) => a.json,
+        Command::RetireStale(a) => a.json,
     };
     let result = runtime().block_on(async move {
         match command {
             Command::Retrieve(a) => retrieve(a).await,
             Command::List(a) => list(a).await,
             Command::Rotate(a) => rotate(a).await,
+            Command::RetireStale(a) => retire_stale(a).await,
         }
     });
     result.unwrap_or_else(|e| report_error(&e, json))
@@ -186,6 +205,30 @@ async fn rotate(a: RotateArgs) -> calm_credentials::Result<Outcome> {
             serde_json::to_string_pretty(&credentials_json(&r.key, a.show_secrets))
                 .unwrap_or_default()
         );
+    }
+    Ok(Outcome::Success)
+}
+
+async fn retire_stale(a: RetireArgs) -> calm_credentials::Result<Outcome> {
+    let (sm, _) = connect(&a.connection).await?;
+    let spinner = Spinner::start("retiring stale bindings");
+    let opts = RetrieveOptions::default()
+        .timeout(Duration::from_secs(a.timeout))
+        .progress(spinner.progress());
+    let result = journey::retire_stale(&sm, &a.instance, &opts).await;
+    spinner.finish();
+    let retired = result?;
+    if a.json {
+        print_json(&serde_json::to_value(&retired).unwrap_or_default());
+    } else if retired.is_empty() {
+        crate::out!(
+            "no stale binding of `{}` is past its grace period",
+            a.instance
+        );
+    } else {
+        for b in &retired {
+            crate::out!("deleted binding {} ({})", b.name, b.id);
+        }
     }
     Ok(Outcome::Success)
 }
