@@ -2,13 +2,18 @@
 //! loopback: login, lookups, jobs, get-or-create, error classification, paging, warnings and
 //! request counts.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use calm_credentials::client::cloud_foundry::retrieve_in;
 use calm_credentials::client::{Provenance, RetrieveOptions};
-use calm_credentials::cloud_foundry::{CfCredentials, CfLogin, CloudFoundry, Space};
+use calm_credentials::cloud_foundry::{
+    CfCredentials, CfLogin, CloudFoundry, ServiceCredentialBinding, ServiceInstance, ServicePlan,
+    Space,
+};
 use calm_credentials::http::{HttpClient, RetryPolicy};
 use calm_credentials::model::{InstanceId, SpaceId};
 use calm_credentials::setup::{Environment, PlanRequest, Purpose};
@@ -17,10 +22,10 @@ use calm_credentials::{Error, ProvisioningTier, TokenSource};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
-use wiremock::matchers::{
-    body_partial_json, body_string_contains, header, method, path, query_param,
-};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{body_partial_json, body_string_contains, header, method, query_param};
+use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+use common::mocks::{get, post};
 
 const CLIENT_SECRET: &str = "calm-KEY-secret-value";
 
@@ -87,6 +92,14 @@ fn cf_error(status: u16, code: i64, title: &str, detail: &str) -> ResponseTempla
         .set_body_json(json!({"errors": [{"code": code, "title": title, "detail": detail}]}))
 }
 
+fn unprocessable(detail: &str) -> ResponseTemplate {
+    cf_error(422, 10008, "CF-UnprocessableEntity", detail)
+}
+
+fn resource_not_found(detail: &str) -> ResponseTemplate {
+    cf_error(404, 10010, "CF-ResourceNotFound", detail)
+}
+
 fn instance(guid: &str, name: &str, state: &str) -> Value {
     json!({"guid": guid, "name": name, "type": "managed",
            "created_at": "2024-03-01T10:00:00Z",
@@ -115,12 +128,102 @@ fn job(guid: &str, state: &str) -> Value {
            "links": {"self": {"href": format!("/v3/jobs/{guid}")}}})
 }
 
-async fn mount_once(server: &MockServer, m: wiremock::MockBuilder, r: ResponseTemplate) {
+async fn mount_once(server: &MockServer, m: MockBuilder, r: ResponseTemplate) {
     m.respond_with(r)
         .up_to_n_times(1)
         .expect(1)
         .mount(server)
         .await;
+}
+
+/// `GET path` answers `answer(state)` once for each of `states`, in order.
+async fn mount_states(
+    server: &MockServer,
+    p: &str,
+    states: &[&str],
+    answer: impl Fn(&str) -> Value,
+) {
+    for state in states {
+        mount_once(server, get(p), ok(answer(state))).await;
+    }
+}
+
+/// Mounts `m` answering `r` as often as asked, expecting nothing.
+async fn mount(server: &MockServer, m: MockBuilder, r: ResponseTemplate) {
+    m.respond_with(r).mount(server).await;
+}
+
+/// A single, last page of `resources`.
+fn listing(resources: Value) -> ResponseTemplate {
+    ok(page(resources, None))
+}
+
+/// Instance `calm-api` (`si-1`), created.
+fn calm_api() -> Value {
+    instance("si-1", "calm-api", "succeeded")
+}
+
+/// Key `calm-key` of instance `calm-api`, got or created.
+async fn create_calm_key(
+    cf: &CloudFoundry,
+) -> calm_credentials::Result<(ServiceCredentialBinding, Provenance)> {
+    let calm_api: ServiceInstance = serde_json::from_value(calm_api()).unwrap();
+    cf.create_key(&calm_api, "calm-key", &wait()).await
+}
+
+/// Key `calm-key` (`k1`), created.
+fn ready_k1() -> ServiceCredentialBinding {
+    serde_json::from_value(key("k1", "calm-key", "succeeded")).unwrap()
+}
+
+fn standard_plan() -> ServicePlan {
+    serde_json::from_value(json!({"guid": "p1", "name": "standard"})).unwrap()
+}
+
+/// The lookup of instance `calm-api` by name.
+fn instance_named_calm_api() -> MockBuilder {
+    get("/v3/service_instances").and(query_param("names", "calm-api"))
+}
+
+/// An instance creation that completes: `POST` → 202 with job `ji` → `ji` COMPLETE, once each.
+async fn mount_instance_creation(server: &MockServer) {
+    mount_once(
+        server,
+        post("/v3/service_instances"),
+        accepted(server, "ji"),
+    )
+    .await;
+    mount_once(server, get("/v3/jobs/ji"), ok(job("ji", "COMPLETE"))).await;
+}
+
+/// A key creation that completes: `POST` → 202 with job `jk` → `jk` COMPLETE with the link to key
+/// `k1`, once each.
+async fn mount_key_creation(server: &MockServer) {
+    mount_once(
+        server,
+        post("/v3/service_credential_bindings"),
+        accepted(server, "jk"),
+    )
+    .await;
+    mount_key_job_complete(server).await;
+}
+
+/// Job `jk` COMPLETE with the link to key `k1`, once.
+async fn mount_key_job_complete(server: &MockServer) {
+    let mut done = job("jk", "COMPLETE");
+    done["links"]["service_credential_binding"] =
+        json!({"href": format!("{}/v3/service_credential_bindings/k1", server.uri())});
+    mount_once(server, get("/v3/jobs/jk"), ok(done)).await;
+}
+
+/// Key `k1`'s credentials, once.
+async fn mount_details_once(server: &MockServer) {
+    mount_once(
+        server,
+        get("/v3/service_credential_bindings/k1/details"),
+        ok(details()),
+    )
+    .await;
 }
 
 fn events() -> (Progress, Arc<Mutex<Vec<ProgressEvent>>>) {
@@ -149,8 +252,7 @@ fn no_env() -> HashMap<String, String> {
 }
 
 async fn mount_root(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/"))
+    get("/")
         .respond_with(ok(json!({"links": {
             "self": {"href": server.uri()},
             "login": {"href": format!("{}/login", server.uri())},
@@ -162,10 +264,9 @@ async fn mount_root(server: &MockServer) {
 }
 
 async fn mount_orgs_needing(server: &MockServer, token: &str) {
-    Mock::given(method("GET"))
-        .and(path("/v3/organizations"))
+    get("/v3/organizations")
         .and(header("authorization", format!("Bearer {token}").as_str()))
-        .respond_with(ok(page(json!([{"guid": "o1", "name": "acme"}]), None)))
+        .respond_with(listing(json!([{"guid": "o1", "name": "acme"}])))
         .expect(1)
         .mount(server)
         .await;
@@ -181,8 +282,7 @@ fn token(t: &str) -> ResponseTemplate {
 async fn discovery_then_password_grant_with_origin_login_hint() {
     let server = MockServer::start().await;
     mount_root(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/login/oauth/token"))
+    post("/login/oauth/token")
         .and(query_param("login_hint", r#"{"origin":"corp-idp"}"#))
         .and(header("authorization", "Basic Y2Y6")) // cf:
         .and(body_string_contains("grant_type=password"))
@@ -208,16 +308,14 @@ async fn discovery_then_password_grant_with_origin_login_hint() {
 #[tokio::test]
 async fn refresh_and_client_credentials_grants() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/"))
+    get("/")
         .respond_with(ok(
             json!({"links": {"login": {"href": format!("{}/login", server.uri())}}}),
         ))
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/login/oauth/token"))
+    post("/login/oauth/token")
         .and(body_string_contains(
             "grant_type=refresh_token&refresh_token=rt-1",
         ))
@@ -225,8 +323,7 @@ async fn refresh_and_client_credentials_grants() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/login/oauth/token"))
+    post("/login/oauth/token")
         .and(body_string_contains("grant_type=client_credentials"))
         .and(body_string_contains("client_id=ci-bot"))
         .and(body_string_contains("client_secret=ci-s3cret"))
@@ -284,14 +381,12 @@ fn temp_home() -> std::path::PathBuf {
 #[tokio::test]
 async fn cf_config_json_is_reused_without_discovery() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/"))
+    get("/")
         .respond_with(ok(json!({})))
         .expect(0)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/login/oauth/token"))
+    post("/login/oauth/token")
         .and(header("authorization", "Basic Y2Y6"))
         .and(body_string_contains(
             "grant_type=refresh_token&refresh_token=file-refresh",
@@ -360,39 +455,37 @@ async fn environment_wins_over_config_json_and_other_targets_ignore_it() {
 #[tokio::test]
 async fn org_and_space_match_case_insensitively() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/organizations"))
-        .and(query_param("names", "ACME"))
-        .respond_with(ok(page(json!([{"guid": "o1", "name": "acme"}]), None)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/spaces"))
-        .and(query_param("names", "dev"))
-        .and(query_param("organization_guids", "o1"))
-        .respond_with(ok(page(json!([{"guid": "s1", "name": "Dev"}]), None)))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        get("/v3/organizations").and(query_param("names", "ACME")),
+        listing(json!([{"guid": "o1", "name": "acme"}])),
+    )
+    .await;
+    mount(
+        &server,
+        get("/v3/spaces")
+            .and(query_param("names", "dev"))
+            .and(query_param("organization_guids", "o1")),
+        listing(json!([{"guid": "s1", "name": "Dev"}])),
+    )
+    .await;
     let cf = warm(&server);
     let s = cf.find_space("ACME", "dev").await.unwrap();
     assert_eq!((s.guid.as_str(), s.name.as_str()), ("s1", "Dev"));
-    Mock::given(method("GET"))
-        .and(path("/v3/organizations"))
-        .respond_with(ok(page(json!([]), None)))
-        .mount(&server)
-        .await;
+    mount(&server, get("/v3/organizations"), listing(json!([]))).await;
     let err = cf.org("nope").await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
 
 async fn mount_plans(server: &MockServer, plans: Value) {
-    Mock::given(method("GET"))
-        .and(path("/v3/service_plans"))
-        .and(query_param("names", "standard"))
-        .and(query_param("service_offering_names", "SAPCloudALMAPIs"))
-        .respond_with(ok(page(plans, None)))
-        .mount(server)
-        .await;
+    mount(
+        server,
+        get("/v3/service_plans")
+            .and(query_param("names", "standard"))
+            .and(query_param("service_offering_names", "SAPCloudALMAPIs")),
+        listing(plans),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -428,33 +521,25 @@ async fn instance_create_202_job_processing_polling_complete() {
     let server = MockServer::start().await;
     mount_once(
         &server,
-        Mock::given(method("POST")).and(path("/v3/service_instances")).and(body_partial_json(json!({
+        post("/v3/service_instances").and(body_partial_json(json!({
             "type": "managed", "name": "calm-api",
             "relationships": {"space": {"data": {"guid": "space-1"}}, "service_plan": {"data": {"guid": "p1"}}},
             "parameters": {"xs-security": {"xsappname": "calm-api"}}}))),
         accepted(&server, "j1"),
     )
     .await;
-    for state in ["PROCESSING", "POLLING", "COMPLETE"] {
-        mount_once(
-            &server,
-            Mock::given(method("GET")).and(path("/v3/jobs/j1")),
-            ok(json!({"guid": "j1", "state": state, "warnings": [{"detail": "broker is slow today"}]})),
-        )
-        .await;
-    }
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .respond_with(ok(page(
-            json!([instance("si-1", "calm-api", "succeeded")]),
-            None,
-        )))
+    mount_states(&server, "/v3/jobs/j1", &["PROCESSING", "POLLING", "COMPLETE"], |state| {
+        json!({"guid": "j1", "state": state, "warnings": [{"detail": "broker is slow today"}]})
+    })
+    .await;
+    get("/v3/service_instances")
+        .respond_with(listing(json!([calm_api()])))
         .expect(1)
         .mount(&server)
         .await;
     let (progress, seen) = events();
     let cf = warm(&server).with_progress(progress.clone());
-    let plan = serde_json::from_value(json!({"guid": "p1", "name": "standard"})).unwrap();
+    let plan = standard_plan();
     let w = wait().progress(progress);
     let (si, prov) = cf
         .create_instance(
@@ -491,32 +576,27 @@ async fn failing_key_create(job_body: Value, key_lookup: Option<Value>) -> Error
     let server = MockServer::start().await;
     mount_once(
         &server,
-        Mock::given(method("POST")).and(path("/v3/service_credential_bindings")),
+        post("/v3/service_credential_bindings"),
         accepted(&server, "j9"),
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/jobs/j9"))
-        .respond_with(ok(job_body))
-        .mount(&server)
-        .await;
+    mount(&server, get("/v3/jobs/j9"), ok(job_body)).await;
     let keys = key_lookup.map_or(json!([]), |k| json!([k]));
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings"))
-        .respond_with(ok(page(keys, None)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings/k9"))
-        .respond_with(ok(json!({"guid": "k9", "name": "calm-key",
-            "last_operation": {"type": "create", "state": "failed", "description": "broker: xsuaa refused the key"}})))
-        .mount(&server)
-        .await;
-    let si = serde_json::from_value(instance("si-1", "calm-api", "succeeded")).unwrap();
-    warm(&server)
-        .create_key(&si, "calm-key", &wait())
-        .await
-        .unwrap_err()
+    mount(
+        &server,
+        get("/v3/service_credential_bindings"),
+        listing(keys),
+    )
+    .await;
+    let refused = json!({"guid": "k9", "name": "calm-key",
+        "last_operation": {"type": "create", "state": "failed", "description": "broker: xsuaa refused the key"}});
+    mount(
+        &server,
+        get("/v3/service_credential_bindings/k9"),
+        ok(refused),
+    )
+    .await;
+    create_calm_key(&warm(&server)).await.unwrap_err()
 }
 
 #[tokio::test]
@@ -549,26 +629,19 @@ async fn instance_name_taken_is_fetched_with_one_post() {
     let server = MockServer::start().await;
     mount_once(
         &server,
-        Mock::given(method("POST")).and(path("/v3/service_instances")),
-        cf_error(
-            422,
-            10008,
-            "CF-UnprocessableEntity",
-            "The service instance name is taken: calm-api.",
-        ),
+        post("/v3/service_instances"),
+        unprocessable("The service instance name is taken: calm-api."),
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .and(query_param("names", "calm-api"))
-        .and(query_param("space_guids", "space-1"))
-        .respond_with(ok(page(
-            json!([instance("si-1", "calm-api", "succeeded")]),
-            None,
-        )))
-        .mount(&server)
-        .await;
-    let plan = serde_json::from_value(json!({"guid": "p1", "name": "standard"})).unwrap();
+    mount(
+        &server,
+        get("/v3/service_instances")
+            .and(query_param("names", "calm-api"))
+            .and(query_param("space_guids", "space-1")),
+        listing(json!([calm_api()])),
+    )
+    .await;
+    let plan = standard_plan();
     let (si, prov) = warm(&server)
         .create_instance(&space(), "calm-api", &plan, json!({}), &wait())
         .await
@@ -581,32 +654,24 @@ async fn key_name_not_unique_is_fetched_and_waited_until_succeeded() {
     let server = MockServer::start().await;
     mount_once(
         &server,
-        Mock::given(method("POST")).and(path("/v3/service_credential_bindings")),
-        cf_error(422, 10008, "CF-UnprocessableEntity",
-            "The binding name is invalid. Key binding names must be unique. The service instance already has a key binding with name 'calm-key'."),
+        post("/v3/service_credential_bindings"),
+        unprocessable("The binding name is invalid. Key binding names must be unique. The service instance already has a key binding with name 'calm-key'."),
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings"))
-        .respond_with(ok(page(
-            json!([key("k1", "calm-key", "in progress")]),
-            None,
-        )))
-        .mount(&server)
-        .await;
-    for state in ["in progress", "succeeded"] {
-        mount_once(
-            &server,
-            Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1")),
-            ok(key("k1", "calm-key", state)),
-        )
-        .await;
-    }
-    let si = serde_json::from_value(instance("si-1", "calm-api", "succeeded")).unwrap();
-    let (k, prov) = warm(&server)
-        .create_key(&si, "calm-key", &wait())
-        .await
-        .unwrap();
+    mount(
+        &server,
+        get("/v3/service_credential_bindings"),
+        listing(json!([key("k1", "calm-key", "in progress")])),
+    )
+    .await;
+    mount_states(
+        &server,
+        "/v3/service_credential_bindings/k1",
+        &["in progress", "succeeded"],
+        |state| key("k1", "calm-key", state),
+    )
+    .await;
+    let (k, prov) = create_calm_key(&warm(&server)).await.unwrap();
     assert_eq!(prov, Provenance::Found);
     assert!(k.is_ready(), "never reported before create succeeded");
 }
@@ -616,47 +681,27 @@ async fn busy_instance_is_waited_for_then_the_key_is_created() {
     let server = MockServer::start().await;
     mount_once(
         &server,
-        Mock::given(method("POST")).and(path("/v3/service_credential_bindings")),
-        cf_error(
-            422,
-            10008,
-            "CF-UnprocessableEntity",
-            "There is an operation in progress for the service instance",
-        ),
+        post("/v3/service_credential_bindings"),
+        unprocessable("There is an operation in progress for the service instance"),
     )
     .await;
     mount_once(
         &server,
-        Mock::given(method("POST"))
-            .and(path("/v3/service_credential_bindings"))
-            .and(body_partial_json(json!({
+        post("/v3/service_credential_bindings").and(body_partial_json(json!({
             "type": "key", "name": "calm-key",
             "relationships": {"service_instance": {"data": {"guid": "si-1"}}}}))),
         accepted(&server, "jk"),
     )
     .await;
-    for state in ["in progress", "succeeded"] {
-        mount_once(
-            &server,
-            Mock::given(method("GET")).and(path("/v3/service_instances/si-1")),
-            ok(instance("si-1", "calm-api", state)),
-        )
-        .await;
-    }
-    let mut done = job("jk", "COMPLETE");
-    done["links"]["service_credential_binding"] =
-        json!({"href": format!("{}/v3/service_credential_bindings/k1", server.uri())});
-    mount_once(
+    mount_states(
         &server,
-        Mock::given(method("GET")).and(path("/v3/jobs/jk")),
-        ok(done),
+        "/v3/service_instances/si-1",
+        &["in progress", "succeeded"],
+        |state| instance("si-1", "calm-api", state),
     )
     .await;
-    let si = serde_json::from_value(instance("si-1", "calm-api", "succeeded")).unwrap();
-    let (k, prov) = warm(&server)
-        .create_key(&si, "calm-key", &wait())
-        .await
-        .unwrap();
+    mount_key_job_complete(&server).await;
+    let (k, prov) = create_calm_key(&warm(&server)).await.unwrap();
     assert_eq!((k.guid.as_str(), prov), ("k1", Provenance::Created));
 }
 
@@ -665,22 +710,12 @@ async fn details_404_in_progress_is_waited_out() {
     let server = MockServer::start().await;
     mount_once(
         &server,
-        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1/details")),
-        cf_error(
-            404,
-            10010,
-            "CF-ResourceNotFound",
-            "Creation of service key in progress",
-        ),
+        get("/v3/service_credential_bindings/k1/details"),
+        resource_not_found("Creation of service key in progress"),
     )
     .await;
-    mount_once(
-        &server,
-        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1/details")),
-        ok(details()),
-    )
-    .await;
-    let k = serde_json::from_value(key("k1", "calm-key", "succeeded")).unwrap();
+    mount_details_once(&server).await;
+    let k = ready_k1();
     let sk = warm(&server).key_details(&k, &wait()).await.unwrap();
     assert_eq!(sk.client_id(), "sb-calm!b1|sapcloudalm!b2");
     assert!(!format!("{sk:?}").contains(CLIENT_SECRET));
@@ -689,18 +724,12 @@ async fn details_404_in_progress_is_waited_out() {
 #[tokio::test]
 async fn details_404_for_auditors_names_the_role() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings/k1/details"))
-        .respond_with(cf_error(
-            404,
-            10010,
-            "CF-ResourceNotFound",
-            "Service credential binding not found",
-        ))
+    get("/v3/service_credential_bindings/k1/details")
+        .respond_with(resource_not_found("Service credential binding not found"))
         .expect(1)
         .mount(&server)
         .await;
-    let k = serde_json::from_value(key("k1", "calm-key", "succeeded")).unwrap();
+    let k = ready_k1();
     let err = warm(&server).key_details(&k, &wait()).await.unwrap_err();
     assert!(err.is_not_found());
     assert!(err.to_string().contains("Space Developer"), "{err}");
@@ -720,23 +749,19 @@ async fn pagination_follows_next_href_and_guards_repeats() {
     let inst = |n: u32| instance(&format!("si-{n}"), &format!("i{n}"), "succeeded");
     mount_once(
         &server,
-        Mock::given(method("GET"))
-            .and(path("/v3/service_instances"))
-            .and(query_param("page", "2")),
+        get("/v3/service_instances").and(query_param("page", "2")),
         ok(page(json!([inst(2)]), Some(p(3)))),
     )
     .await;
     mount_once(
         &server,
-        Mock::given(method("GET"))
-            .and(path("/v3/service_instances"))
-            .and(query_param("page", "3")),
-        ok(page(json!([inst(3)]), None)),
+        get("/v3/service_instances").and(query_param("page", "3")),
+        listing(json!([inst(3)])),
     )
     .await;
     mount_once(
         &server,
-        Mock::given(method("GET")).and(path("/v3/service_instances")),
+        get("/v3/service_instances"),
         ok(page(json!([inst(1)]), Some(p(2)))),
     )
     .await;
@@ -752,8 +777,7 @@ async fn pagination_follows_next_href_and_guards_repeats() {
 
     let looping = MockServer::start().await;
     let back = format!("{}/v3/service_instances?page=2", looping.uri());
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
+    get("/v3/service_instances")
         .respond_with(ok(page(json!([]), Some(back))))
         .expect(2)
         .mount(&looping)
@@ -768,12 +792,11 @@ async fn pagination_follows_next_href_and_guards_repeats() {
 #[tokio::test]
 async fn key_lookup_sends_type_key_as_a_single_value() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings"))
+    get("/v3/service_credential_bindings")
         .and(query_param("type", "key"))
         .and(query_param("service_instance_guids", "si-1"))
         .and(query_param("names", "calm-key"))
-        .respond_with(ok(page(json!([key("k1", "calm-key", "succeeded")]), None)))
+        .respond_with(listing(json!([key("k1", "calm-key", "succeeded")])))
         .expect(1)
         .mount(&server)
         .await;
@@ -794,16 +817,15 @@ async fn key_lookup_sends_type_key_as_a_single_value() {
 #[tokio::test]
 async fn cf_warnings_are_surfaced() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/organizations"))
-        .respond_with(
-            ok(page(json!([{"guid": "o1", "name": "acme"}]), None)).insert_header(
-                "X-Cf-Warnings",
-                "Plan%20is%20deprecated,second%2C%20with%20comma",
-            ),
-        )
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        get("/v3/organizations"),
+        listing(json!([{"guid": "o1", "name": "acme"}])).insert_header(
+            "X-Cf-Warnings",
+            "Plan%20is%20deprecated,second%2C%20with%20comma",
+        ),
+    )
+    .await;
     let (progress, seen) = events();
     let cf = warm(&server).with_progress(progress);
     cf.org("acme").await.unwrap();
@@ -817,38 +839,35 @@ async fn cf_warnings_are_surfaced() {
     assert_eq!(notes, 2);
 }
 
+/// A 429 asking to retry after a second, its JSON body sent as `text/plain`.
+fn rate_limited() -> ResponseTemplate {
+    ResponseTemplate::new(429)
+        .insert_header("Retry-After", "1")
+        .set_body_raw(
+            r#"{"errors":[{"code":10013,"title":"CF-RateLimitExceeded","detail":"Rate Limit Exceeded"}]}"#,
+            "text/plain",
+        )
+}
+
 #[tokio::test]
 async fn rate_limit_429_with_delta_seconds_and_text_plain_json_body() {
     let server = MockServer::start().await;
     mount_once(
         &server,
-        Mock::given(method("GET")).and(path("/v3/organizations")),
-        ResponseTemplate::new(429)
-            .insert_header("Retry-After", "1")
-            .insert_header("X-RateLimit-Remaining", "0")
-            .set_body_raw(
-                r#"{"errors":[{"code":10013,"title":"CF-RateLimitExceeded","detail":"Rate Limit Exceeded"}]}"#,
-                "text/plain",
-            ),
+        get("/v3/organizations"),
+        rate_limited().insert_header("X-RateLimit-Remaining", "0"),
     )
     .await;
     mount_once(
         &server,
-        Mock::given(method("GET")).and(path("/v3/organizations")),
-        ok(page(json!([{"guid": "o1", "name": "acme"}]), None)),
+        get("/v3/organizations"),
+        listing(json!([{"guid": "o1", "name": "acme"}])),
     )
     .await;
     assert_eq!(warm(&server).org("acme").await.unwrap().guid.as_str(), "o1");
 
     let limited = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/organizations"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_raw(
-            r#"{"errors":[{"code":10013,"title":"CF-RateLimitExceeded","detail":"Rate Limit Exceeded"}]}"#,
-            "text/plain",
-        ))
-        .mount(&limited)
-        .await;
+    mount(&limited, get("/v3/organizations"), rate_limited()).await;
     let err = warm(&limited).org("acme").await.unwrap_err();
     assert_eq!(err.platform_code(), Some("CF-RateLimitExceeded"), "{err}");
     assert!(err.is_retryable());
@@ -856,27 +875,26 @@ async fn rate_limit_429_with_delta_seconds_and_text_plain_json_body() {
 
 // ---------------------------------------------------------------- whole journeys
 
-async fn mount_existing(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .and(query_param("names", "calm-api"))
-        .respond_with(ok(page(
-            json!([instance("si-1", "calm-api", "succeeded")]),
-            None,
-        )))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings"))
-        .and(query_param("names", "calm-key"))
-        .respond_with(ok(page(json!([key("k1", "calm-key", "succeeded")]), None)))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings/k1/details"))
-        .respond_with(ok(details()))
-        .mount(server)
-        .await;
+/// Instance `calm-api` with key `calm-key` (`k1`) whose credentials are `details`.
+async fn mount_existing(server: &MockServer, details: Value) {
+    mount(
+        server,
+        instance_named_calm_api(),
+        listing(json!([calm_api()])),
+    )
+    .await;
+    mount(
+        server,
+        get("/v3/service_credential_bindings").and(query_param("names", "calm-key")),
+        listing(json!([key("k1", "calm-key", "succeeded")])),
+    )
+    .await;
+    mount(
+        server,
+        get("/v3/service_credential_bindings/k1/details"),
+        ok(details),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -887,7 +905,7 @@ async fn existing_key_in_a_known_space_costs_three_requests() {
         Some(ProvisioningTier::Automatic),
     ] {
         let server = MockServer::start().await;
-        mount_existing(&server).await;
+        mount_existing(&server, details()).await;
         let cf = warm(&server);
         let got = retrieve_in(&cf, &space(), &calm_request(tier), &opts(false))
             .await
@@ -908,11 +926,7 @@ async fn existing_key_in_a_known_space_costs_three_requests() {
 #[tokio::test]
 async fn nothing_is_created_without_create_and_entitlement_is_checked() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .respond_with(ok(page(json!([]), None)))
-        .mount(&server)
-        .await;
+    mount(&server, get("/v3/service_instances"), listing(json!([]))).await;
     mount_plans(&server, json!([{"guid": "p1", "name": "standard"}])).await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(500))
@@ -931,11 +945,7 @@ async fn nothing_is_created_without_create_and_entitlement_is_checked() {
     assert!(err.to_string().contains("--create"), "{err}");
 
     let bare = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .respond_with(ok(page(json!([]), None)))
-        .mount(&bare)
-        .await;
+    mount(&bare, get("/v3/service_instances"), listing(json!([]))).await;
     mount_plans(&bare, json!([])).await;
     let err = retrieve_in(
         &warm(&bare),
@@ -951,61 +961,22 @@ async fn nothing_is_created_without_create_and_entitlement_is_checked() {
 #[tokio::test]
 async fn create_journey_makes_instance_and_key_and_counts_requests() {
     let server = MockServer::start().await;
-    mount_once(
-        &server,
-        Mock::given(method("GET")).and(path("/v3/service_instances")),
-        ok(page(json!([]), None)),
-    )
-    .await;
+    mount_once(&server, get("/v3/service_instances"), listing(json!([]))).await;
     mount_plans(&server, json!([{"guid": "p1", "name": "standard"}])).await;
+    mount_instance_creation(&server).await;
     mount_once(
         &server,
-        Mock::given(method("POST")).and(path("/v3/service_instances")),
-        accepted(&server, "ji"),
+        get("/v3/service_instances"),
+        listing(json!([calm_api()])),
     )
     .await;
-    mount_once(
-        &server,
-        Mock::given(method("GET")).and(path("/v3/jobs/ji")),
-        ok(job("ji", "COMPLETE")),
-    )
-    .await;
-    mount_once(
-        &server,
-        Mock::given(method("GET")).and(path("/v3/service_instances")),
-        ok(page(
-            json!([instance("si-1", "calm-api", "succeeded")]),
-            None,
-        )),
-    )
-    .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings"))
-        .respond_with(ok(page(json!([]), None)))
+    get("/v3/service_credential_bindings")
+        .respond_with(listing(json!([])))
         .expect(1)
         .mount(&server)
         .await;
-    mount_once(
-        &server,
-        Mock::given(method("POST")).and(path("/v3/service_credential_bindings")),
-        accepted(&server, "jk"),
-    )
-    .await;
-    let mut done = job("jk", "COMPLETE");
-    done["links"]["service_credential_binding"] =
-        json!({"href": format!("{}/v3/service_credential_bindings/k1", server.uri())});
-    mount_once(
-        &server,
-        Mock::given(method("GET")).and(path("/v3/jobs/jk")),
-        ok(done),
-    )
-    .await;
-    mount_once(
-        &server,
-        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1/details")),
-        ok(details()),
-    )
-    .await;
+    mount_key_creation(&server).await;
+    mount_details_once(&server).await;
     let cf = warm(&server);
     let got = retrieve_in(
         &cf,
@@ -1024,21 +995,20 @@ async fn create_journey_makes_instance_and_key_and_counts_requests() {
 #[tokio::test]
 async fn lost_key_create_answer_is_recovered_without_a_duplicate() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v3/service_credential_bindings"))
+    post("/v3/service_credential_bindings")
         .respond_with(accepted(&server, "jk").set_delay(Duration::from_millis(800)))
         .expect(1)
         .mount(&server)
         .await;
     mount_once(
         &server,
-        Mock::given(method("GET")).and(path("/v3/service_credential_bindings")),
-        ok(page(json!([key("k1", "calm-key", "initial")]), None)),
+        get("/v3/service_credential_bindings"),
+        listing(json!([key("k1", "calm-key", "initial")])),
     )
     .await;
     mount_once(
         &server,
-        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1")),
+        get("/v3/service_credential_bindings/k1"),
         ok(key("k1", "calm-key", "succeeded")),
     )
     .await;
@@ -1050,55 +1020,40 @@ async fn lost_key_create_answer_is_recovered_without_a_duplicate() {
     let cf =
         CloudFoundry::with_token_source(api(&server), TokenSource::static_token("t".into()), http)
             .unwrap();
-    let si = serde_json::from_value(instance("si-1", "calm-api", "succeeded")).unwrap();
-    let (k, prov) = cf.create_key(&si, "calm-key", &wait()).await.unwrap();
+    let (k, prov) = create_calm_key(&cf).await.unwrap();
     assert_eq!((k.guid.as_str(), prov), ("k1", Provenance::Created));
 }
 
 #[tokio::test]
 async fn generated_credentials_are_discovered_in_the_space() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .and(query_param("names", "calm-api"))
-        .respond_with(ok(page(json!([]), None)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_plans"))
-        .and(query_param("service_offering_names", "SAPCloudALMAPIs"))
-        .and(query_param("space_guids", "space-1"))
-        .respond_with(ok(page(json!([{"guid": "p1", "name": "standard"}]), None)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .and(query_param("service_plan_guids", "p1"))
-        .respond_with(ok(page(
-            json!([instance("si-1", "calm-generated", "succeeded")]),
-            None,
-        )))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings"))
-        .and(query_param("service_instance_guids", "si-1"))
-        .and(query_param("type", "key"))
-        .respond_with(ok(page(
-            json!([
-                key("k1", "SID_100_00", "succeeded"),
-                key("k2", "broken", "failed")
-            ]),
-            None,
-        )))
-        .mount(&server)
-        .await;
-    mount_once(
+    mount(&server, instance_named_calm_api(), listing(json!([]))).await;
+    mount(
         &server,
-        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1/details")),
-        ok(details()),
+        get("/v3/service_plans")
+            .and(query_param("service_offering_names", "SAPCloudALMAPIs"))
+            .and(query_param("space_guids", "space-1")),
+        listing(json!([{"guid": "p1", "name": "standard"}])),
     )
     .await;
+    mount(
+        &server,
+        get("/v3/service_instances").and(query_param("service_plan_guids", "p1")),
+        listing(json!([instance("si-1", "calm-generated", "succeeded")])),
+    )
+    .await;
+    mount(
+        &server,
+        get("/v3/service_credential_bindings")
+            .and(query_param("service_instance_guids", "si-1"))
+            .and(query_param("type", "key")),
+        listing(json!([
+            key("k1", "SID_100_00", "succeeded"),
+            key("k2", "broken", "failed")
+        ])),
+    )
+    .await;
+    mount_details_once(&server).await;
     let cf = warm(&server);
     let summaries = cf.discover(&space()).await.unwrap();
     assert_eq!(summaries.len(), 2);
@@ -1121,13 +1076,14 @@ async fn generated_credentials_are_discovered_in_the_space() {
 async fn refused_login_and_debug_output_never_show_secrets() {
     let server = MockServer::start().await;
     mount_root(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/login/oauth/token"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(
+    mount(
+        &server,
+        post("/login/oauth/token"),
+        ResponseTemplate::new(401).set_body_json(
             json!({"error": "invalid_grant", "error_description": "Bad credentials"}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     let login = CfLogin::builder()
         .api_url(server.uri())
         .password("alice", SecretString::from("hunter2-PASSWORD"))
@@ -1172,41 +1128,39 @@ fn transport_request() -> PlanRequest {
 /// `scope`.
 async fn mount_generated(server: &MockServer, scope: &str) {
     // The inventory asks for every plan of the offering; creating, for plan `standard`.
-    Mock::given(method("GET"))
-        .and(path("/v3/service_plans"))
-        .and(query_param("service_offering_names", "SAPCloudALMAPIs"))
-        .respond_with(ok(page(json!([{"guid": "p1", "name": "standard"}]), None)))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .and(query_param("service_plan_guids", "p1"))
-        .respond_with(ok(page(
-            json!([instance("si-g", "calm-generated", "succeeded")]),
-            None,
-        )))
-        .mount(server)
-        .await;
+    mount(
+        server,
+        get("/v3/service_plans").and(query_param("service_offering_names", "SAPCloudALMAPIs")),
+        listing(json!([{"guid": "p1", "name": "standard"}])),
+    )
+    .await;
+    mount(
+        server,
+        get("/v3/service_instances").and(query_param("service_plan_guids", "p1")),
+        listing(json!([instance("si-g", "calm-generated", "succeeded")])),
+    )
+    .await;
     let mut generated = key("kg", "SID_100_00", "succeeded");
     generated["relationships"]["service_instance"]["data"]["guid"] = json!("si-g");
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings"))
-        .and(query_param("service_instance_guids", "si-g"))
-        .respond_with(ok(page(json!([generated]), None)))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_credential_bindings/kg/details"))
-        .respond_with(ok(details_at(&server.uri())))
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(body_string_contains("client_id=sb-calm"))
-        .respond_with(ok(json!({"access_token": "t", "token_type": "bearer",
-                                "expires_in": 3600, "scope": scope})))
-        .mount(server)
-        .await;
+    mount(
+        server,
+        get("/v3/service_credential_bindings").and(query_param("service_instance_guids", "si-g")),
+        listing(json!([generated])),
+    )
+    .await;
+    mount(
+        server,
+        get("/v3/service_credential_bindings/kg/details"),
+        ok(details_at(&server.uri())),
+    )
+    .await;
+    mount(
+        server,
+        post("/oauth/token").and(body_string_contains("client_id=sb-calm")),
+        ok(json!({"access_token": "t", "token_type": "bearer",
+                                "expires_in": 3600, "scope": scope})),
+    )
+    .await;
 }
 
 async fn cf_posts(server: &MockServer) -> usize {
@@ -1230,57 +1184,17 @@ fn noted(events: &Mutex<Vec<ProgressEvent>>, text: &str) -> bool {
 #[tokio::test]
 async fn generated_key_lacking_the_cdm_scopes_is_replaced_by_a_new_instance_and_key() {
     let server = MockServer::start().await;
-    mount_once(
-        &server,
-        Mock::given(method("GET"))
-            .and(path("/v3/service_instances"))
-            .and(query_param("names", "calm-api")),
-        ok(page(json!([]), None)),
-    )
-    .await;
+    mount_once(&server, instance_named_calm_api(), listing(json!([]))).await;
     mount_generated(&server, "sapcloudalm!b1.calm-api.monitoring.write").await;
-    mount_once(
+    mount_instance_creation(&server).await;
+    mount(
         &server,
-        Mock::given(method("POST")).and(path("/v3/service_instances")),
-        accepted(&server, "ji"),
+        instance_named_calm_api(),
+        listing(json!([calm_api()])),
     )
     .await;
-    mount_once(
-        &server,
-        Mock::given(method("GET")).and(path("/v3/jobs/ji")),
-        ok(job("ji", "COMPLETE")),
-    )
-    .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .and(query_param("names", "calm-api"))
-        .respond_with(ok(page(
-            json!([instance("si-1", "calm-api", "succeeded")]),
-            None,
-        )))
-        .mount(&server)
-        .await;
-    mount_once(
-        &server,
-        Mock::given(method("POST")).and(path("/v3/service_credential_bindings")),
-        accepted(&server, "jk"),
-    )
-    .await;
-    let mut done = job("jk", "COMPLETE");
-    done["links"]["service_credential_binding"] =
-        json!({"href": format!("{}/v3/service_credential_bindings/k1", server.uri())});
-    mount_once(
-        &server,
-        Mock::given(method("GET")).and(path("/v3/jobs/jk")),
-        ok(done),
-    )
-    .await;
-    mount_once(
-        &server,
-        Mock::given(method("GET")).and(path("/v3/service_credential_bindings/k1/details")),
-        ok(details()),
-    )
-    .await;
+    mount_key_creation(&server).await;
+    mount_details_once(&server).await;
     let (progress, events) = events();
     let o = opts(true).progress(progress);
     let got = retrieve_in(&warm(&server), &space(), &transport_request(), &o)
@@ -1305,12 +1219,7 @@ async fn generated_key_lacking_the_cdm_scopes_is_replaced_by_a_new_instance_and_
 #[tokio::test]
 async fn generated_key_lacking_the_cdm_scopes_without_create_is_not_found() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .and(query_param("names", "calm-api"))
-        .respond_with(ok(page(json!([]), None)))
-        .mount(&server)
-        .await;
+    mount(&server, instance_named_calm_api(), listing(json!([]))).await;
     mount_generated(&server, "sapcloudalm!b1.calm-api.monitoring.write").await;
     let err = retrieve_in(&warm(&server), &space(), &transport_request(), &opts(false))
         .await
@@ -1327,12 +1236,7 @@ async fn generated_key_lacking_the_cdm_scopes_without_create_is_not_found() {
 #[tokio::test]
 async fn generated_key_carrying_the_cdm_scopes_is_used_with_its_credentials_read_once() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/service_instances"))
-        .and(query_param("names", "calm-api"))
-        .respond_with(ok(page(json!([]), None)))
-        .mount(&server)
-        .await;
+    mount(&server, instance_named_calm_api(), listing(json!([]))).await;
     mount_generated(&server, CDM_SCOPES).await;
     let cf = warm(&server);
     let got = retrieve_in(&cf, &space(), &transport_request(), &opts(true))
@@ -1349,29 +1253,9 @@ async fn generated_key_carrying_the_cdm_scopes_is_used_with_its_credentials_read
 async fn named_key_lacking_the_cdm_scopes() {
     for create in [true, false] {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/v3/service_instances"))
-            .and(query_param("names", "calm-api"))
-            .respond_with(ok(page(
-                json!([instance("si-1", "calm-api", "succeeded")]),
-                None,
-            )))
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/v3/service_credential_bindings"))
-            .and(query_param("names", "calm-key"))
-            .respond_with(ok(page(json!([key("k1", "calm-key", "succeeded")]), None)))
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/v3/service_credential_bindings/k1/details"))
-            .respond_with(ok(details_at(&server.uri())))
-            .mount(&server)
-            .await;
+        mount_existing(&server, details_at(&server.uri())).await;
         // The named key's token (asked for first) lacks the scopes; the generated one's has them.
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
+        post("/oauth/token")
             .respond_with(ok(json!({"access_token": "t", "token_type": "bearer",
                                     "expires_in": 3600, "scope": "uaa.resource"})))
             .up_to_n_times(1)

@@ -16,8 +16,9 @@ use calm_credentials::{Environment, Error, PlanRequest, ProvisioningTier, Purpos
 use chrono::Utc;
 use serde_json::json;
 use wiremock::matchers::{body_partial_json, method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
+use common::mocks::{get, post};
 use common::sm::*;
 
 const INSTANCES: &str = "/v1/service_instances";
@@ -25,6 +26,54 @@ const BINDINGS: &str = "/v1/service_bindings";
 
 fn ok(body: serde_json::Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
+}
+
+/// A single, last page of `items`.
+fn listing(items: Vec<serde_json::Value>) -> ResponseTemplate {
+    ok(page(items, None))
+}
+
+/// A 201 carrying `body`.
+fn created(body: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(body)
+}
+
+/// A 202 whose operation is at `location`.
+fn accepted(location: &str) -> ResponseTemplate {
+    ResponseTemplate::new(202).insert_header("Location", location)
+}
+
+/// Mounts `m` answering `r` as often as asked, expecting nothing.
+async fn mount(server: &MockServer, m: MockBuilder, r: ResponseTemplate) {
+    m.respond_with(r).mount(server).await;
+}
+
+/// Mounts `m` answering `r` to the first `n` matching requests only, expecting nothing.
+async fn mount_first(server: &MockServer, n: u64, m: MockBuilder, r: ResponseTemplate) {
+    m.respond_with(r).up_to_n_times(n).mount(server).await;
+}
+
+/// Mounts `m()` giving each answer of `first` as often as it says, in order, then `then`.
+async fn mount_in_turn(
+    server: &MockServer,
+    m: impl Fn() -> MockBuilder,
+    first: Vec<(u64, ResponseTemplate)>,
+    then: ResponseTemplate,
+) {
+    for (n, r) in first {
+        mount_first(server, n, m(), r).await;
+    }
+    mount(server, m(), then).await;
+}
+
+/// Instance `calm` (`i1`), ready.
+fn calm_instance() -> serde_json::Value {
+    instance("i1", "calm", true)
+}
+
+/// Binding `calm-key` (`b1`) of instance `i1`, its token server at `uri`.
+fn calm_key(uri: &str) -> serde_json::Value {
+    binding("b1", "calm-key", "i1", uri)
 }
 
 fn sm_error(status: u16, word: &str, text: &str) -> ResponseTemplate {
@@ -41,6 +90,15 @@ fn unknown_tier() -> PlanRequest {
     .credential_name("calm-key")
 }
 
+/// The generated credentials of the automatic tier, for `purpose`.
+fn automatic(purpose: Purpose) -> PlanRequest {
+    PlanRequest::new(
+        Some(ProvisioningTier::Automatic),
+        purpose,
+        Environment::ServiceManager,
+    )
+}
+
 fn manual_tier() -> PlanRequest {
     PlanRequest::new(
         Some(ProvisioningTier::Manual),
@@ -52,48 +110,54 @@ fn manual_tier() -> PlanRequest {
 }
 
 async fn mount_instance_lookup(server: &MockServer, items: Vec<serde_json::Value>) {
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
-        .and(query_param("fieldQuery", "name eq 'calm'"))
-        .respond_with(ok(page(items, None)))
-        .mount(server)
-        .await;
+    mount(
+        server,
+        get(INSTANCES).and(query_param("fieldQuery", "name eq 'calm'")),
+        listing(items),
+    )
+    .await;
 }
 
-async fn mount_binding_lookup(
-    server: &MockServer,
-    items: Vec<serde_json::Value>,
-    times: Option<u64>,
-) {
-    let mock = Mock::given(method("GET"))
-        .and(path(BINDINGS))
-        .and(query_param(
-            "fieldQuery",
-            "service_instance_id eq 'i1' and name eq 'calm-key'",
-        ))
-        .respond_with(ok(page(items, None)));
-    match times {
-        Some(n) => mock.up_to_n_times(n).mount(server).await,
-        None => mock.mount(server).await,
-    }
+/// The lookup of binding `calm-key` of instance `i1`.
+fn binding_lookup() -> MockBuilder {
+    get(BINDINGS).and(query_param(
+        "fieldQuery",
+        "service_instance_id eq 'i1' and name eq 'calm-key'",
+    ))
+}
+
+async fn mount_binding_lookup(server: &MockServer, items: Vec<serde_json::Value>) {
+    mount(server, binding_lookup(), listing(items)).await;
+}
+
+/// Instance `calm` (`i1`), ready, whose lookup of `calm-key` finds `bindings`.
+async fn mount_calm(server: &MockServer, bindings: Vec<serde_json::Value>) {
+    mount_instance_lookup(server, vec![calm_instance()]).await;
+    mount_binding_lookup(server, bindings).await;
+}
+
+/// No instance `calm` yet, and the offering's plan `standard` entitled.
+async fn mount_nothing_but_entitlement(server: &MockServer) {
+    mount_instance_lookup(server, vec![]).await;
+    mount_entitlement(server).await;
 }
 
 async fn mount_entitlement(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/v1/service_offerings"))
-        .and(query_param("fieldQuery", "name eq 'SAPCloudALMAPIs'"))
-        .respond_with(ok(page(vec![offering("o1")], None)))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_plans"))
-        .and(query_param(
+    mount(
+        server,
+        get("/v1/service_offerings").and(query_param("fieldQuery", "name eq 'SAPCloudALMAPIs'")),
+        listing(vec![offering("o1")]),
+    )
+    .await;
+    mount(
+        server,
+        get("/v1/service_plans").and(query_param(
             "fieldQuery",
             "name eq 'standard' and service_offering_id eq 'o1'",
-        ))
-        .respond_with(ok(page(vec![plan("p1", "o1")], None)))
-        .mount(server)
-        .await;
+        )),
+        listing(vec![plan("p1", "o1")]),
+    )
+    .await;
 }
 
 // ---- request counts -------------------------------------------------------------------------
@@ -103,13 +167,8 @@ async fn existing_binding_by_names_costs_two_requests_warm_three_cold() {
     for cold in [false, true] {
         let server = MockServer::start().await;
         let uri = server.uri();
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .respond_with(ok(token_body("sm.read")))
-            .mount(&server)
-            .await;
-        mount_instance_lookup(&server, vec![instance("i1", "calm", true)]).await;
-        mount_binding_lookup(&server, vec![binding("b1", "calm-key", "i1", &uri)], None).await;
+        mount(&server, post("/oauth/token"), ok(token_body("sm.read"))).await;
+        mount_calm(&server, vec![calm_key(&uri)]).await;
         let sm = if cold {
             cold_sm(&server)
         } else {
@@ -138,12 +197,7 @@ async fn existing_binding_by_names_costs_two_requests_warm_three_cold() {
 #[tokio::test]
 async fn existing_binding_by_instance_id_costs_one_request() {
     let server = MockServer::start().await;
-    mount_binding_lookup(
-        &server,
-        vec![binding("b1", "calm-key", "i1", &server.uri())],
-        None,
-    )
-    .await;
+    mount_binding_lookup(&server, vec![calm_key(&server.uri())]).await;
     let sm = warm_sm(&server);
     let (o, _) = opts(false);
 
@@ -159,13 +213,7 @@ async fn existing_binding_by_instance_id_costs_one_request() {
 #[tokio::test]
 async fn known_tier_with_existing_things_reads_no_offering() {
     let server = MockServer::start().await;
-    mount_instance_lookup(&server, vec![instance("i1", "calm", true)]).await;
-    mount_binding_lookup(
-        &server,
-        vec![binding("b1", "calm-key", "i1", &server.uri())],
-        None,
-    )
-    .await;
+    mount_calm(&server, vec![calm_key(&server.uri())]).await;
     let sm = warm_sm(&server);
     let (o, _) = opts(true);
 
@@ -184,28 +232,23 @@ async fn known_tier_with_existing_things_reads_no_offering() {
 async fn creates_with_201_answers_and_the_plan_parameters() {
     let server = MockServer::start().await;
     let uri = server.uri();
-    mount_instance_lookup(&server, vec![]).await;
-    mount_entitlement(&server).await;
-    Mock::given(method("POST"))
-        .and(path(INSTANCES))
+    mount_nothing_but_entitlement(&server).await;
+    post(INSTANCES)
         .and(body_partial_json(json!({
             "name": "calm", "service_plan_id": "p1",
             "parameters": {"xs-security": {"xsappname": "calm",
                 "oauth2-configuration": {"credential-types": ["binding-secret"]}}}
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(instance("i1", "calm", true)))
+        .respond_with(created(calm_instance()))
         .expect(1)
         .mount(&server)
         .await;
-    mount_binding_lookup(&server, vec![], None).await;
-    Mock::given(method("POST"))
-        .and(path(BINDINGS))
+    mount_binding_lookup(&server, vec![]).await;
+    post(BINDINGS)
         .and(body_partial_json(
             json!({"name": "calm-key", "service_instance_id": "i1"}),
         ))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(binding("b1", "calm-key", "i1", &uri)),
-        )
+        .respond_with(created(calm_key(&uri)))
         .expect(1)
         .mount(&server)
         .await;
@@ -241,78 +284,50 @@ async fn creates_with_201_answers_and_the_plan_parameters() {
 async fn creates_with_202_relative_location_polling_404_and_not_ready() {
     let server = MockServer::start().await;
     let uri = server.uri();
-    mount_instance_lookup(&server, vec![]).await;
-    mount_entitlement(&server).await;
-    Mock::given(method("POST"))
-        .and(path(INSTANCES))
-        .respond_with(
-            ResponseTemplate::new(202)
-                .set_body_json(json!({}))
-                .insert_header("Location", "/v1/service_instances/i1/operations/op1"),
-        )
+    mount_nothing_but_entitlement(&server).await;
+    post(INSTANCES)
+        .respond_with(accepted("/v1/service_instances/i1/operations/op1").set_body_json(json!({})))
         .expect(1)
         .mount(&server)
         .await;
     // The operation: in progress twice (upper case type), then succeeded (upper case state).
-    Mock::given(method("GET"))
-        .and(path("/v1/service_instances/i1/operations/op1"))
-        .respond_with(ok(
-            json!({"id": "op1", "type": "CREATE", "state": "in progress"}),
-        ))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_instances/i1/operations/op1"))
-        .respond_with(ok(
-            json!({"id": "op1", "type": "CREATE", "state": "SUCCEEDED", "errors": {}}),
-        ))
-        .mount(&server)
-        .await;
+    mount_in_turn(
+        &server,
+        || get("/v1/service_instances/i1/operations/op1"),
+        vec![(
+            2,
+            ok(json!({"id": "op1", "type": "CREATE", "state": "in progress"})),
+        )],
+        ok(json!({"id": "op1", "type": "CREATE", "state": "SUCCEEDED", "errors": {}})),
+    )
+    .await;
     // The instance: 404 while being created, then ready: false, then ready.
-    Mock::given(method("GET"))
-        .and(path("/v1/service_instances/i1"))
-        .respond_with(sm_error(
-            404,
-            "NotFound",
-            "could not find such service_instance",
-        ))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_instances/i1"))
-        .respond_with(ok(instance("i1", "calm", false)))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_instances/i1"))
-        .respond_with(ok(instance("i1", "calm", true)))
-        .mount(&server)
-        .await;
-    mount_binding_lookup(&server, vec![], None).await;
-    Mock::given(method("POST"))
-        .and(path(BINDINGS))
-        .respond_with(
-            ResponseTemplate::new(202)
-                .insert_header("Location", "/v1/service_bindings/b1/operations/op2"),
-        )
+    mount_in_turn(
+        &server,
+        || get("/v1/service_instances/i1"),
+        vec![
+            (
+                1,
+                sm_error(404, "NotFound", "could not find such service_instance"),
+            ),
+            (1, ok(instance("i1", "calm", false))),
+        ],
+        ok(calm_instance()),
+    )
+    .await;
+    mount_binding_lookup(&server, vec![]).await;
+    post(BINDINGS)
+        .respond_with(accepted("/v1/service_bindings/b1/operations/op2"))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_bindings/b1/operations/op2"))
-        .respond_with(ok(
-            json!({"id": "op2", "type": "create", "state": "succeeded"}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_bindings/b1"))
-        .respond_with(ok(binding("b1", "calm-key", "i1", &uri)))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        get("/v1/service_bindings/b1/operations/op2"),
+        ok(json!({"id": "op2", "type": "create", "state": "succeeded"})),
+    )
+    .await;
+    mount(&server, get("/v1/service_bindings/b1"), ok(calm_key(&uri))).await;
     let sm = warm_sm(&server);
     let (o, events) = opts(true);
 
@@ -369,21 +384,19 @@ async fn failed_operations_with_empty_or_odd_errors_are_clear() {
     ];
     for (op, want) in shapes {
         let server = MockServer::start().await;
-        mount_instance_lookup(&server, vec![]).await;
-        mount_entitlement(&server).await;
-        Mock::given(method("POST"))
-            .and(path(INSTANCES))
-            .respond_with(
-                ResponseTemplate::new(202)
-                    .insert_header("Location", "/v1/service_instances/i1/operations/op1"),
-            )
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/v1/service_instances/i1/operations/op1"))
-            .respond_with(ok(op.clone()))
-            .mount(&server)
-            .await;
+        mount_nothing_but_entitlement(&server).await;
+        mount(
+            &server,
+            post(INSTANCES),
+            accepted("/v1/service_instances/i1/operations/op1"),
+        )
+        .await;
+        mount(
+            &server,
+            get("/v1/service_instances/i1/operations/op1"),
+            ok(op.clone()),
+        )
+        .await;
         let (o, _) = opts(true);
         let err = retrieve(&warm_sm(&server), &manual_tier(), &o)
             .await
@@ -403,30 +416,25 @@ async fn failed_operations_with_empty_or_odd_errors_are_clear() {
 #[tokio::test]
 async fn delete_is_done_on_404_of_the_operation_or_the_resource() {
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .and(path("/v1/service_bindings/b1"))
-        .respond_with(
-            ResponseTemplate::new(202)
-                .insert_header("Location", "/v1/service_bindings/b1/operations/op9"),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_bindings/b1/operations/op9"))
-        .respond_with(ok(json!({"state": "in progress", "type": "delete"})))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_bindings/b1/operations/op9"))
-        .respond_with(sm_error(404, "NotFound", "gone"))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/v1/service_instances/gone"))
-        .respond_with(sm_error(404, "NotFound", "gone"))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        Mock::given(method("DELETE")).and(path("/v1/service_bindings/b1")),
+        accepted("/v1/service_bindings/b1/operations/op9"),
+    )
+    .await;
+    mount_in_turn(
+        &server,
+        || get("/v1/service_bindings/b1/operations/op9"),
+        vec![(1, ok(json!({"state": "in progress", "type": "delete"})))],
+        sm_error(404, "NotFound", "gone"),
+    )
+    .await;
+    mount(
+        &server,
+        Mock::given(method("DELETE")).and(path("/v1/service_instances/gone")),
+        sm_error(404, "NotFound", "gone"),
+    )
+    .await;
     let sm = warm_sm(&server);
     let (o, _) = opts(true);
     sm.delete_binding(&BindingId::new("b1"), &o.wait)
@@ -447,11 +455,9 @@ async fn delete_is_done_on_404_of_the_operation_or_the_resource() {
 async fn conflict_on_binding_create_fetches_the_existing_one_with_one_post() {
     let server = MockServer::start().await;
     let uri = server.uri();
-    mount_instance_lookup(&server, vec![instance("i1", "calm", true)]).await;
-    mount_binding_lookup(&server, vec![], Some(1)).await;
-    mount_binding_lookup(&server, vec![binding("b1", "calm-key", "i1", &uri)], None).await;
-    Mock::given(method("POST"))
-        .and(path(BINDINGS))
+    mount_first(&server, 1, binding_lookup(), listing(vec![])).await;
+    mount_calm(&server, vec![calm_key(&uri)]).await;
+    post(BINDINGS)
         .respond_with(sm_error(
             409,
             "Conflict",
@@ -483,25 +489,17 @@ async fn operation_in_progress_on_bind_waits_then_binds() {
     for word in ["OperationInProgress", "ConcurrentOperation"] {
         let server = MockServer::start().await;
         let uri = server.uri();
-        mount_instance_lookup(&server, vec![instance("i1", "calm", true)]).await;
-        mount_binding_lookup(&server, vec![], None).await;
-        Mock::given(method("POST"))
-            .and(path(BINDINGS))
-            .respond_with(sm_error(
-                422,
-                word,
-                "creation of instance i1 is still in progress",
-            ))
-            .up_to_n_times(2)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(BINDINGS))
-            .respond_with(
-                ResponseTemplate::new(201).set_body_json(binding("b1", "calm-key", "i1", &uri)),
-            )
-            .mount(&server)
-            .await;
+        mount_calm(&server, vec![]).await;
+        mount_in_turn(
+            &server,
+            || post(BINDINGS),
+            vec![(
+                2,
+                sm_error(422, word, "creation of instance i1 is still in progress"),
+            )],
+            created(calm_key(&uri)),
+        )
+        .await;
         let (o, events) = opts(true);
 
         let got = retrieve(&warm_sm(&server), &unknown_tier(), &o)
@@ -525,25 +523,15 @@ async fn instance_still_being_created_is_waited_for_before_binding() {
     let mut creating = instance("i1", "calm", false);
     creating["last_operation"] = json!({"type": "create", "state": "in progress"});
     mount_instance_lookup(&server, vec![creating.clone()]).await;
-    mount_binding_lookup(&server, vec![], None).await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_instances/i1"))
-        .respond_with(ok(creating))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_instances/i1"))
-        .respond_with(ok(instance("i1", "calm", true)))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(BINDINGS))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(binding("b1", "calm-key", "i1", &uri)),
-        )
-        .mount(&server)
-        .await;
+    mount_binding_lookup(&server, vec![]).await;
+    mount_in_turn(
+        &server,
+        || get("/v1/service_instances/i1"),
+        vec![(1, ok(creating))],
+        ok(calm_instance()),
+    )
+    .await;
+    mount(&server, post(BINDINGS), created(calm_key(&uri))).await;
     let (o, _) = opts(true);
     retrieve(&warm_sm(&server), &unknown_tier(), &o)
         .await
@@ -580,13 +568,8 @@ async fn rate_limits_with_every_retry_after_form() {
         if let Some(v) = &form {
             limited = limited.insert_header("Retry-After", v.as_str());
         }
-        Mock::given(method("GET"))
-            .and(path(INSTANCES))
-            .respond_with(limited)
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        mount_instance_lookup(&server, vec![instance("i1", "calm", true)]).await;
+        mount_first(&server, 1, get(INSTANCES), limited).await;
+        mount_instance_lookup(&server, vec![calm_instance()]).await;
         let found = warm_sm(&server).find_instance("calm").await.unwrap();
         assert!(found.is_some(), "{form:?}");
         assert_eq!(
@@ -601,19 +584,16 @@ async fn rate_limits_with_every_retry_after_form() {
 async fn rate_limited_create_is_retried_without_duplicates() {
     let server = MockServer::start().await;
     let uri = server.uri();
-    mount_instance_lookup(&server, vec![instance("i1", "calm", true)]).await;
-    mount_binding_lookup(&server, vec![], None).await;
-    Mock::given(method("POST"))
-        .and(path(BINDINGS))
-        .respond_with(sm_error(429, "BadRequest", "limit").insert_header("Retry-After", "0"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(BINDINGS))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(binding("b1", "calm-key", "i1", &uri)),
-        )
+    mount_calm(&server, vec![]).await;
+    mount_first(
+        &server,
+        1,
+        post(BINDINGS),
+        sm_error(429, "BadRequest", "limit").insert_header("Retry-After", "0"),
+    )
+    .await;
+    post(BINDINGS)
+        .respond_with(created(calm_key(&uri)))
         .expect(1)
         .mount(&server)
         .await;
@@ -629,23 +609,23 @@ async fn rate_limited_create_is_retried_without_duplicates() {
 async fn paging_follows_tokens_replacing_the_parameter() {
     let server = MockServer::start().await;
     let item = |n: u32| instance(&format!("i{n}"), &format!("calm-{n}"), true);
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
-        .and(query_param_is_missing("token"))
-        .respond_with(ok(page(vec![item(1), item(2)], Some("t1"))))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        get(INSTANCES).and(query_param_is_missing("token")),
+        ok(page(vec![item(1), item(2)], Some("t1"))),
+    )
+    .await;
     for (token, next, n) in [
         ("t1", Some("t2"), 3),
         ("t2", Some("t3"), 5),
         ("t3", None, 7),
     ] {
-        Mock::given(method("GET"))
-            .and(path(INSTANCES))
-            .and(query_param("token", token))
-            .respond_with(ok(page(vec![item(n), item(n + 1)], next)))
-            .mount(&server)
-            .await;
+        mount(
+            &server,
+            get(INSTANCES).and(query_param("token", token)),
+            ok(page(vec![item(n), item(n + 1)], next)),
+        )
+        .await;
     }
     let sm = warm_sm(&server);
     let filter = ListFilter::field(Query::new().eq("usable", "true")).max_items(2);
@@ -671,18 +651,18 @@ async fn paging_follows_tokens_replacing_the_parameter() {
 #[tokio::test]
 async fn a_repeated_token_stops_with_an_error() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(BINDINGS))
-        .and(query_param_is_missing("token"))
-        .respond_with(ok(page(vec![], Some("t1"))))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(BINDINGS))
-        .and(query_param("token", "t1"))
-        .respond_with(ok(page(vec![], Some("t1"))))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        get(BINDINGS).and(query_param_is_missing("token")),
+        ok(page(vec![], Some("t1"))),
+    )
+    .await;
+    mount(
+        &server,
+        get(BINDINGS).and(query_param("token", "t1")),
+        ok(page(vec![], Some("t1"))),
+    )
+    .await;
     let err = warm_sm(&server)
         .list_bindings(ListFilter::all())
         .all()
@@ -697,10 +677,9 @@ async fn a_repeated_token_stops_with_an_error() {
 #[tokio::test]
 async fn field_query_literals_are_quoted_and_encoded() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
+    get(INSTANCES)
         .and(query_param("fieldQuery", "name eq 'O''Brien'"))
-        .respond_with(ok(page(vec![instance("i1", "O'Brien", true)], None)))
+        .respond_with(listing(vec![instance("i1", "O'Brien", true)]))
         .expect(1)
         .mount(&server)
         .await;
@@ -728,16 +707,8 @@ async fn missing_entitlement_is_reported_as_such() {
     for (offerings, plans) in [(vec![], vec![]), (vec![offering("o1")], vec![])] {
         let server = MockServer::start().await;
         mount_instance_lookup(&server, vec![]).await;
-        Mock::given(method("GET"))
-            .and(path("/v1/service_offerings"))
-            .respond_with(ok(page(offerings, None)))
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/v1/service_plans"))
-            .respond_with(ok(page(plans, None)))
-            .mount(&server)
-            .await;
+        mount(&server, get("/v1/service_offerings"), listing(offerings)).await;
+        mount(&server, get("/v1/service_plans"), listing(plans)).await;
         let (o, _) = opts(true);
         let err = retrieve(&warm_sm(&server), &manual_tier(), &o)
             .await
@@ -759,20 +730,21 @@ async fn missing_entitlement_is_reported_as_such() {
 #[tokio::test]
 async fn several_plans_are_ambiguous() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_offerings"))
-        .respond_with(ok(page(vec![offering("o1"), offering("o2")], None)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_plans"))
-        .and(query_param(
+    mount(
+        &server,
+        get("/v1/service_offerings"),
+        listing(vec![offering("o1"), offering("o2")]),
+    )
+    .await;
+    mount(
+        &server,
+        get("/v1/service_plans").and(query_param(
             "fieldQuery",
             "name eq 'standard' and service_offering_id in ('o1', 'o2')",
-        ))
-        .respond_with(ok(page(vec![plan("p1", "o1"), plan("p2", "o2")], None)))
-        .mount(&server)
-        .await;
+        )),
+        listing(vec![plan("p1", "o1"), plan("p2", "o2")]),
+    )
+    .await;
     let err = warm_sm(&server)
         .resolve_plan("SAPCloudALMAPIs", "standard")
         .await
@@ -826,42 +798,48 @@ async fn cloud_foundry_requests_are_refused_before_any_request() {
 
 async fn mount_generated(server: &MockServer) {
     let uri = server.uri();
-    Mock::given(method("GET"))
-        .and(path("/v1/service_offerings"))
-        .respond_with(ok(page(vec![offering("o1")], None)))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_plans"))
-        .and(query_param("fieldQuery", "service_offering_id eq 'o1'"))
-        .respond_with(ok(page(vec![plan("p1", "o1")], None)))
-        .mount(server)
-        .await;
+    mount(
+        server,
+        get("/v1/service_offerings"),
+        listing(vec![offering("o1")]),
+    )
+    .await;
+    mount(
+        server,
+        get("/v1/service_plans").and(query_param("fieldQuery", "service_offering_id eq 'o1'")),
+        listing(vec![plan("p1", "o1")]),
+    )
+    .await;
     let mut newer = instance("i2", "calm-newer", true);
     newer["created_at"] = json!("2025-01-01T00:00:00Z");
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
-        .and(query_param("fieldQuery", "service_plan_id eq 'p1'"))
-        .respond_with(ok(page(
-            vec![newer, instance("i1", "calm-generated", true)],
-            None,
-        )))
-        .mount(server)
-        .await;
+    mount(
+        server,
+        get(INSTANCES).and(query_param("fieldQuery", "service_plan_id eq 'p1'")),
+        listing(vec![newer, instance("i1", "calm-generated", true)]),
+    )
+    .await;
     let mut newer_b = binding("b2", "newer-key", "i2", &uri);
     newer_b["created_at"] = json!("2025-01-01T00:05:00Z");
-    Mock::given(method("GET"))
-        .and(path(BINDINGS))
-        .and(query_param(
+    mount(
+        server,
+        get(BINDINGS).and(query_param(
             "fieldQuery",
             "service_instance_id in ('i1', 'i2')",
-        ))
-        .respond_with(ok(page(
-            vec![newer_b, binding("b1", "generated-key", "i1", &uri)],
-            None,
-        )))
-        .mount(server)
-        .await;
+        )),
+        listing(vec![newer_b, binding("b1", "generated-key", "i1", &uri)]),
+    )
+    .await;
+}
+
+/// No instance named `name`, only the generated credentials of [`mount_generated`].
+async fn mount_only_generated(server: &MockServer, name: &str) {
+    mount(
+        server,
+        get(INSTANCES).and(query_param("fieldQuery", format!("name eq '{name}'"))),
+        listing(vec![]),
+    )
+    .await;
+    mount_generated(server).await;
 }
 
 #[tokio::test]
@@ -890,21 +868,8 @@ async fn discover_lists_every_binding_in_four_requests() {
 #[tokio::test]
 async fn use_generated_picks_the_oldest_binding() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
-        .and(query_param(
-            "fieldQuery",
-            "name eq 'cloud-alm-api-monitoring'",
-        ))
-        .respond_with(ok(page(vec![], None)))
-        .mount(&server)
-        .await;
-    mount_generated(&server).await;
-    let req = PlanRequest::new(
-        Some(ProvisioningTier::Automatic),
-        Purpose::OperationsMonitoring,
-        Environment::ServiceManager,
-    );
+    mount_only_generated(&server, "cloud-alm-api-monitoring").await;
+    let req = automatic(Purpose::OperationsMonitoring);
     let (o, _) = opts(false);
     let got = retrieve(&warm_sm(&server), &req, &o).await.unwrap();
     assert_eq!(got.credential.name, "generated-key");
@@ -915,35 +880,18 @@ async fn use_generated_picks_the_oldest_binding() {
 #[tokio::test]
 async fn use_generated_for_transport_checks_the_token_scopes() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
-        .and(query_param(
-            "fieldQuery",
-            "name eq 'cloud-alm-api-transport'",
-        ))
-        .respond_with(ok(page(vec![], None)))
-        .mount(&server)
-        .await;
-    mount_generated(&server).await;
+    mount_only_generated(&server, "cloud-alm-api-transport").await;
     // The first token (oldest binding) lacks the transport scopes, the second has them.
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ok(token_body("sapcloudalm!b1.calm-api.tasks.read")))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ok(token_body(
+    mount_in_turn(
+        &server,
+        || post("/oauth/token"),
+        vec![(1, ok(token_body("sapcloudalm!b1.calm-api.tasks.read")))],
+        ok(token_body(
             "sapcloudalm!b1.imp-cdm-feature-display-ui sapcloudalm!b1.imp-cdm-feature-manage-ui",
-        )))
-        .mount(&server)
-        .await;
-    let req = PlanRequest::new(
-        Some(ProvisioningTier::Automatic),
-        Purpose::TransportManagement,
-        Environment::ServiceManager,
-    );
+        )),
+    )
+    .await;
+    let req = automatic(Purpose::TransportManagement);
     let (o, events) = opts(false);
     let got = retrieve(&warm_sm(&server), &req, &o).await.unwrap();
     assert_eq!(got.credential.name, "newer-key");
@@ -959,21 +907,9 @@ async fn use_generated_for_transport_checks_the_token_scopes() {
 #[tokio::test]
 async fn nothing_generated_without_create_is_not_found() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/service_offerings"))
-        .respond_with(ok(page(vec![], None)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
-        .respond_with(ok(page(vec![], None)))
-        .mount(&server)
-        .await;
-    let req = PlanRequest::new(
-        Some(ProvisioningTier::Automatic),
-        Purpose::OperationsMonitoring,
-        Environment::ServiceManager,
-    );
+    mount(&server, get("/v1/service_offerings"), listing(vec![])).await;
+    mount(&server, get(INSTANCES), listing(vec![])).await;
+    let req = automatic(Purpose::OperationsMonitoring);
     let (o, _) = opts(false);
     let err = retrieve(&warm_sm(&server), &req, &o).await.unwrap_err();
     assert!(
@@ -986,42 +922,29 @@ async fn nothing_generated_without_create_is_not_found() {
 
 async fn mount_rotation(server: &MockServer, token: ResponseTemplate) {
     let uri = server.uri();
-    mount_instance_lookup(server, vec![instance("i1", "calm", true)]).await;
-    mount_binding_lookup(server, vec![binding("b1", "calm-key", "i1", &uri)], None).await;
-    Mock::given(method("GET"))
-        .and(path(BINDINGS))
-        .and(query_param(
+    mount_calm(server, vec![calm_key(&uri)]).await;
+    mount(
+        server,
+        get(BINDINGS).and(query_param(
             "fieldQuery",
             "service_instance_id eq 'i1' and name eq 'calm-key-2'",
-        ))
-        .respond_with(ok(page(vec![], None)))
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(BINDINGS))
-        .respond_with(ResponseTemplate::new(201).set_body_json(binding(
-            "b2",
-            "calm-key-2",
-            "i1",
-            &uri,
-        )))
+        )),
+        listing(vec![]),
+    )
+    .await;
+    post(BINDINGS)
+        .respond_with(created(binding("b2", "calm-key-2", "i1", &uri)))
         .expect(1)
         .mount(server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(token)
-        .mount(server)
-        .await;
-    Mock::given(method("DELETE"))
-        .respond_with(ok(json!({})))
-        .mount(server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path("/v1/service_bindings/b1"))
-        .respond_with(ok(binding("b1", "calm-key", "i1", &uri)))
-        .mount(server)
-        .await;
+    post("/oauth/token").respond_with(token).mount(server).await;
+    mount(server, Mock::given(method("DELETE")), ok(json!({}))).await;
+    mount(
+        server,
+        Mock::given(method("PATCH")).and(path("/v1/service_bindings/b1")),
+        ok(calm_key(&uri)),
+    )
+    .await;
 }
 
 #[tokio::test]
