@@ -28,12 +28,31 @@ pub fn looks_like_private_key(value: &str) -> bool {
 }
 
 /// A copy of `value` with every secret replaced by `"[REDACTED]"`.
+///
+/// Strings that hold JSON (Kubernetes bindings keep `uaa` as JSON text) are redacted inside;
+/// such a string that does not parse is replaced whole, since a secret in it cannot be located.
 pub fn redact_value(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(redact_map(map)),
         Value::Array(items) => Value::Array(items.iter().map(redact_value).collect()),
-        Value::String(s) if looks_like_private_key(s) => Value::String(REDACTED.into()),
+        Value::String(s) => redact_string(s),
         other => other.clone(),
+    }
+}
+
+fn redact_string(s: &str) -> Value {
+    let t = s.trim();
+    if looks_like_private_key(s) {
+        Value::String(REDACTED.into())
+    } else if t.starts_with('{') || t.starts_with('[') {
+        match serde_json::from_str::<Value>(t) {
+            Ok(inner @ (Value::Object(_) | Value::Array(_))) => {
+                Value::String(redact_value(&inner).to_string())
+            }
+            _ => Value::String(REDACTED.into()),
+        }
+    } else {
+        Value::String(s.to_owned())
     }
 }
 
@@ -99,13 +118,19 @@ mod tests {
             "extra": [{"password": "p1"}, {"pem": "-----BEGIN RSA PRIVATE KEY-----\nAAA\n-----END RSA PRIVATE KEY-----"}],
             "nothing": {"key": null},
             "passwords": ["p2", {"inner": "p3"}],
-            "client_secret": {"value": "p4"}
+            "client_secret": {"value": "p4"},
+            "binding": "{\"clientid\":\"id2\",\"clientsecret\":\"p5\"}",
+            "broken": "{\"clientsecret\":\"p6\""
         });
         let shown = redact_value(&doc).to_string();
-        for secret in ["s1", "p1", "AAA", "p2", "p3", "p4"] {
+        for secret in ["s1", "p1", "AAA", "p2", "p3", "p4", "p5", "p6"] {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
         assert!(shown.contains("\"clientid\":\"id\""));
+        assert!(
+            shown.contains("id2"),
+            "JSON held in a string keeps what is not secret"
+        );
         assert!(shown.contains("\"key\":null"));
     }
 }

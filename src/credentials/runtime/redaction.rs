@@ -3,16 +3,13 @@
 
 use serde_json::Value;
 
-use crate::credentials::redact::{REDACTED, is_secret_field, looks_like_private_key};
+use crate::credentials::redact::{REDACTED, is_secret_field, redact_value};
 
-/// Redacts secrets, also inside strings that hold JSON; such strings that do not parse are
-/// replaced whole (they may hold a secret we cannot locate). Stricter than
-/// [`redact_value`](crate::credentials::redact::redact_value): everything under a secret-named
-/// field goes (arrays and objects too), and credentials that are not an object or array at all
-/// (a bare string) are replaced whole.
+/// Redacts credentials for display with the crate's redactor; credentials that are not an
+/// object or array at all (a bare string) are replaced whole.
 pub(super) fn redact_deep(value: &Value) -> Value {
     match value {
-        Value::Object(_) | Value::Array(_) => walk(value),
+        Value::Object(_) | Value::Array(_) => redact_value(value),
         Value::Null => Value::Null,
         _ => redacted(),
     }
@@ -39,43 +36,6 @@ pub(super) fn redact_field(key: &str, value: &Value) -> Value {
 
 fn redacted() -> Value {
     Value::String(REDACTED.into())
-}
-
-fn walk(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let shown = if is_secret_field(k) && !v.is_null() {
-                        redacted()
-                    } else {
-                        walk(v)
-                    };
-                    (k.clone(), shown)
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(walk).collect()),
-        Value::String(s) => walk_string(s),
-        other => other.clone(),
-    }
-}
-
-/// A string that may be a private key or hold JSON.
-fn walk_string(s: &str) -> Value {
-    let t = s.trim();
-    if looks_like_private_key(s) {
-        redacted()
-    } else if t.starts_with('{') || t.starts_with('[') {
-        match serde_json::from_str::<Value>(t) {
-            Ok(inner @ (Value::Object(_) | Value::Array(_))) => {
-                Value::String(walk(&inner).to_string())
-            }
-            _ => redacted(),
-        }
-    } else {
-        Value::String(s.to_owned())
-    }
 }
 
 #[cfg(test)]
