@@ -173,6 +173,14 @@ impl Error {
         matches!(self, Error::Transport { .. }) || matches!(self.status(), Some(500 | 502..=504))
     }
 
+    /// The wait the server asked for (`Retry-After`) with an error answer, if it gave one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api(e) => e.retry_after,
+            _ => None,
+        }
+    }
+
     /// The HTTP status behind the error, when one came from the wire.
     pub fn status(&self) -> Option<u16> {
         match self {

@@ -181,11 +181,8 @@ impl CloudFoundry {
 
 /// The pause before sending a create again: the server's `Retry-After`, else a growing pause.
 pub(crate) fn pause_before_retry(error: &Error, attempt: u32) -> Duration {
-    let asked = match error {
-        Error::Api(api) => api.retry_after,
-        _ => None,
-    };
-    asked
+    error
+        .retry_after()
         .unwrap_or(Duration::from_millis(500) * attempt)
         .min(Duration::from_secs(30))
 }

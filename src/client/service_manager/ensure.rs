@@ -130,7 +130,7 @@ impl<'a> Ensure<'a> {
             match self.sm.create_binding(new).await {
                 Err(e) if instance_busy(&e) => Ok(Poll::Pending {
                     state: e.platform_code().unwrap_or("busy").to_owned(),
-                    retry_after: retry_after(&e),
+                    retry_after: e.retry_after(),
                 }),
                 other => Ok(Poll::Ready(other)),
             }
@@ -291,11 +291,4 @@ pub(super) fn instance_busy(e: &Error) -> bool {
             c.eq_ignore_ascii_case("OperationInProgress")
                 || c.eq_ignore_ascii_case("ConcurrentOperation")
         })
-}
-
-fn retry_after(e: &Error) -> Option<std::time::Duration> {
-    match e {
-        Error::Api(api) => api.retry_after,
-        _ => None,
-    }
 }
