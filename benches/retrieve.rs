@@ -88,8 +88,7 @@ async fn world(n: usize) -> World {
     let http = HttpClient::new().expect("http client");
     let mut tenants = Vec::with_capacity(n);
     for info in sim.tenants() {
-        let key = ServiceKey::from_value(sim.sm_key(&info.subdomain).expect("seeded tenant"))
-            .expect("SM key parses");
+        let key = sim.sm_key(&info.subdomain).expect("seeded tenant");
         let sm_url = key.service_manager_url().expect("sm_url").clone();
         let tokens = TokenSource::from_service_key(&key, &http).expect("token source");
         let bearer = tokens

@@ -53,9 +53,14 @@ pub enum Error {
         reason: String,
     },
 
-    /// The caller's configuration is incomplete or contradictory.
-    #[error("configuration problem: {0}")]
-    Config(String),
+    /// The caller's configuration is incomplete or contradictory; nothing was sent.
+    #[error("{setting} is not usable: {reason}")]
+    Config {
+        /// What is misconfigured ("the service query", "the retry policy", …).
+        setting: String,
+        /// What is wrong with it and how to fix it.
+        reason: String,
+    },
 
     /// A platform API (Service Manager, Cloud Foundry) answered with an error status.
     #[error(transparent)]
@@ -121,13 +126,21 @@ pub enum Error {
         plan: String,
     },
 
-    /// Something the caller named does not exist.
-    #[error("{what} was not found. {hint}")]
+    /// Something the caller named, or the journey needs, does not exist.
+    #[error(
+        "{resource} {name} was not found{}{}",
+        if *creatable { "; it is created when creating missing resources is allowed" } else { "" },
+        detail.as_ref().map(|d| format!(". {d}")).unwrap_or_default()
+    )]
     NotFound {
-        /// What was looked for.
-        what: String,
-        /// What to do next.
-        hint: String,
+        /// What kind of resource is missing.
+        resource: Resource,
+        /// Its name and where it was looked for (`` `calm-key` of instance `calm-api` ``).
+        name: String,
+        /// Whether the journey creates it when allowed to create missing resources.
+        creatable: bool,
+        /// Where else to look, or what to check.
+        detail: Option<String>,
     },
 
     /// A name matched more than one resource.
@@ -154,7 +167,131 @@ pub enum Error {
     },
 }
 
+/// What kind of failure an [`Error`] is, for a program that must decide what to do next.
+///
+/// ```
+/// use calm_credentials::{Error, ErrorKind};
+/// fn advice(err: &Error) -> &'static str {
+///     match err.kind() {
+///         ErrorKind::BadInput => "fix the input",
+///         ErrorKind::NotFound => "create it, or check the name",
+///         ErrorKind::EntitlementMissing => "add the entitlement in the BTP cockpit",
+///         _ if err.is_retryable() => "retry later",
+///         _ => "see the message",
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input is unusable (a key, a name, a URL, a file, a setting); nothing was sent.
+    BadInput,
+    /// A resource does not exist or is not visible to these credentials.
+    NotFound,
+    /// The SAP Cloud ALM API entitlement is missing in the subaccount.
+    EntitlementMissing,
+    /// A resource with this name exists, or the request conflicts with its state.
+    Conflict,
+    /// The credentials were refused (wrong, expired, deleted).
+    Unauthorized,
+    /// The credentials lack a role or scope for the call.
+    Forbidden,
+    /// The platform failed, refused for its own reasons, or answered something unusable.
+    PlatformFailure,
+    /// A deadline passed.
+    Timeout,
+    /// The network path failed (connect, TLS, a dropped connection).
+    Transport,
+}
+
+/// What kind of resource an [`Error::NotFound`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Resource {
+    /// A service instance.
+    Instance,
+    /// A Service Manager binding.
+    Binding,
+    /// A Cloud Foundry service key.
+    ServiceKey,
+    /// A Cloud Foundry org.
+    Organization,
+    /// A Cloud Foundry space.
+    Space,
+    /// Credentials SAP generated automatically for the tenant.
+    GeneratedCredentials,
+    /// A service bound to (injected into) the running program.
+    InjectedService,
+    /// A platform endpoint (a login server, a token endpoint).
+    Endpoint,
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Resource::Instance => "service instance",
+            Resource::Binding => "binding",
+            Resource::ServiceKey => "service key",
+            Resource::Organization => "Cloud Foundry org",
+            Resource::Space => "Cloud Foundry space",
+            Resource::GeneratedCredentials => "generated credentials",
+            Resource::InjectedService => "bound service",
+            Resource::Endpoint => "endpoint",
+        })
+    }
+}
+
 impl Error {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidJson { .. }
+            | Error::InvalidName { .. }
+            | Error::InvalidUrl { .. }
+            | Error::Config { .. }
+            | Error::Ambiguous { .. }
+            | Error::Io { .. } => ErrorKind::BadInput,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::EntitlementMissing { .. } => ErrorKind::EntitlementMissing,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Transport { .. } => ErrorKind::Transport,
+            Error::VerificationFailed(_) => ErrorKind::Unauthorized,
+            Error::OperationFailed { .. } => ErrorKind::PlatformFailure,
+            Error::Token(e) => match e.kind {
+                TokenErrorKind::InvalidClient | TokenErrorKind::InvalidGrant => {
+                    ErrorKind::Unauthorized
+                }
+                TokenErrorKind::Unauthorized => ErrorKind::Forbidden,
+                _ => ErrorKind::PlatformFailure,
+            },
+            Error::Api(e) => match e.status {
+                401 => ErrorKind::Unauthorized,
+                403 => ErrorKind::Forbidden,
+                404 | 410 => ErrorKind::NotFound,
+                409 => ErrorKind::Conflict,
+                _ => ErrorKind::PlatformFailure,
+            },
+        }
+    }
+
+    /// Shorthand for an [`Error::Config`].
+    pub(crate) fn config(setting: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Config {
+            setting: setting.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for an [`Error::NotFound`] without further detail.
+    pub(crate) fn not_found(resource: Resource, name: impl Into<String>, creatable: bool) -> Self {
+        Error::NotFound {
+            resource,
+            name: name.into(),
+            creatable,
+            detail: None,
+        }
+    }
+
     /// Whether repeating the same call later could succeed (rate limits, 5xx, network trouble,
     /// a passed deadline).
     pub fn is_retryable(&self) -> bool {
@@ -454,6 +591,6 @@ mod tests {
             source: "closed".into(),
         };
         assert!(lost.may_have_taken_effect());
-        assert!(!Error::Config("x".into()).may_have_taken_effect());
+        assert!(!Error::config("x", "y").may_have_taken_effect());
     }
 }

@@ -55,6 +55,7 @@ pub mod cloud_foundry;
 pub mod credentials;
 pub mod error;
 pub mod http;
+mod journey;
 pub mod model;
 pub mod service_manager;
 pub mod setup;
@@ -65,16 +66,22 @@ pub mod tier;
 pub mod verify;
 pub mod wait;
 
-pub use client::{RetrieveOptions, Retrieved};
+pub use client::service_manager::{InstanceListing, Retirement, Rotation};
+pub use client::{CredentialSummary, InstanceSummary, Provenance, RetrieveOptions, Retrieved};
 pub use credentials::{ClientAuth, CredentialType, ServiceKey};
 pub use error::{ApiError, Error, Result, TokenError, TokenErrorKind};
 pub use model::{Region, Tenant};
-pub use setup::{Environment, PlanRequest, Purpose, SetupPlan, Step};
+pub use setup::{
+    DEFAULT_OFFERING, DEFAULT_PLAN, Environment, PlanRequest, Purpose, SetupPlan, Step,
+};
 pub use tier::{ProvisioningTier, TierFacts, provisioning_tier};
+pub use wait::ProgressEvent;
 
 pub use auth::{AccessToken, TokenSource};
-pub use cloud_foundry::CloudFoundry;
+pub use cloud_foundry::{CfLogin, CloudFoundry};
+pub use error::{ErrorKind, Resource};
 pub use http::HttpClient;
+pub use journey::{CfSpace, CredentialsBuilder, RetireStaleBuilder, RotateBuilder};
 pub use service_manager::ServiceManager;
 pub use verify::{Verification, verify};
 

@@ -39,7 +39,11 @@ fn json(out: &Run) -> Value {
 async fn sm_retrieve_redacts_unless_asked_and_verify_accepts_the_key() {
     let sim = Simulator::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sm_key = write_temp(&dir, "sm.json", &sim.sm_key("calm-auto").unwrap());
+    let sm_key = write_temp(
+        &dir,
+        "sm.json",
+        &sim.sm_key("calm-auto").unwrap().expose_json(),
+    );
     let base = [
         "sm",
         "retrieve",
@@ -93,8 +97,16 @@ async fn sm_retrieve_redacts_unless_asked_and_verify_accepts_the_key() {
 async fn sm_exit_codes_say_what_went_wrong() {
     let sim = Simulator::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let auto = write_temp(&dir, "auto.json", &sim.sm_key("calm-auto").unwrap());
-    let manual = write_temp(&dir, "manual.json", &sim.sm_key("calm-manual").unwrap());
+    let auto = write_temp(
+        &dir,
+        "auto.json",
+        &sim.sm_key("calm-auto").unwrap().expose_json(),
+    );
+    let manual = write_temp(
+        &dir,
+        "manual.json",
+        &sim.sm_key("calm-manual").unwrap().expose_json(),
+    );
 
     let missing = run(
         &[
@@ -253,9 +265,9 @@ async fn sm_exit_codes_say_what_went_wrong() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cf_key_uses_the_login_from_the_environment() {
     let sim = Simulator::start().await.unwrap();
-    let login = sim.cf_login();
+    let login = common::sim::cf_user(&sim);
     let home = tempfile::tempdir().unwrap();
-    let api = login.api_url.to_string();
+    let api = sim.cf_api_url().to_string();
     let home_path = home.path().to_string_lossy().into_owned();
     let env = [
         ("CF_HOME", home_path.as_str()),
@@ -347,7 +359,11 @@ async fn demo_runs_the_whole_journey() {
 async fn sm_rotation_with_a_grace_period_then_retirement() {
     let sim = Simulator::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sm_key = write_temp(&dir, "sm.json", &sim.sm_key("calm-auto").unwrap());
+    let sm_key = write_temp(
+        &dir,
+        "sm.json",
+        &sim.sm_key("calm-auto").unwrap().expose_json(),
+    );
     let conn = ["--sm-key", sm_key.as_str(), "--instance", "cloud-alm-api"];
 
     let kept = run(

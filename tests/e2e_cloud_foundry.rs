@@ -2,6 +2,8 @@
 //! space, idempotency, faults and request counts.
 #![cfg(feature = "simulator")]
 
+mod common;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -37,16 +39,16 @@ async fn sim() -> Simulator {
 }
 
 async fn connect(sim: &Simulator) -> CloudFoundry {
-    let l = sim.cf_login();
+    let l = common::sim::cf_user(sim);
     let mut b = CfLogin::builder()
-        .api_url(l.api_url.as_str())
+        .api_url(sim.cf_api_url().as_str())
         .password(l.username, SecretString::from(l.password))
         .env(HashMap::new())
         .config_file(None);
     if let Some(origin) = l.origin {
         b = b.origin(origin);
     }
-    CloudFoundry::connect(b.build().unwrap(), http())
+    CloudFoundry::connect_with(b.build().unwrap(), http())
         .await
         .unwrap()
 }
@@ -257,8 +259,8 @@ async fn transport_on_a_monitoring_only_tenant_planned_as_automatic_gets_the_cdm
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::NotFound { what, hint }
-            if what.contains("imp-cdm-feature-display-ui") && hint.contains("--create")),
+        matches!(&err, Error::NotFound { name, creatable: true, .. }
+            if name.contains("imp-cdm-feature-display-ui")),
         "{err:?}"
     );
     assert_eq!(posts(&sim), 0);

@@ -13,15 +13,14 @@ use calm_credentials::service_manager::ServiceManager;
 use calm_credentials::simulator::{
     AsyncMode, Fault, FaultRule, PendingVisibility, RetryAfter, Server, Simulator,
 };
-use calm_credentials::{
-    Environment, Error, PlanRequest, ProvisioningTier, Purpose, ServiceKey, verify,
-};
+use calm_credentials::{Environment, Error, PlanRequest, ProvisioningTier, Purpose, verify};
 
 use common::sm::{fast_http, opts};
 
 fn sm_for(sim: &Simulator, subdomain: &str) -> ServiceManager {
-    let key = ServiceKey::from_value(sim.sm_key(subdomain).unwrap()).unwrap();
-    ServiceManager::new(&key, fast_http()).unwrap()
+    sim.service_manager(subdomain)
+        .unwrap()
+        .with_http(fast_http())
 }
 
 fn request(tier: ProvisioningTier, purpose: Purpose) -> PlanRequest {

@@ -256,7 +256,7 @@ fn selection_table() {
             (Ok(name), Ok(found)) => assert_eq!(found.service.name(), name, "{case}"),
             (Err("ambiguous"), Err(Error::Ambiguous { .. }))
             | (Err("not found"), Err(Error::NotFound { .. }))
-            | (Err("config"), Err(Error::Config(_))) => {}
+            | (Err("config"), Err(Error::Config { .. })) => {}
             (expected, got) => panic!("{case}: expected {expected:?}, got {got:?}"),
         }
     }
@@ -544,7 +544,7 @@ fn not_found_says_where_it_looked() {
     let err = runtime::find(&env, &Query::label("other")).unwrap_err();
     let text = err.to_string();
     for needle in [
-        "a bound service with label `other` was not found",
+        "bound service with label `other` was not found",
         "1. VCAP_SERVICES: 3 service(s), none matching: `calm-api` (label `SAPCloudALMAPIs`), `my-xsuaa` (label `xsuaa`), `my-ups` (label `user-provided`)",
         "2. servicebinding.io root SERVICE_BINDING_ROOT: SERVICE_BINDING_ROOT is not set",
         "no-such-dir: does not exist",

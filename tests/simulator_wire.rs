@@ -1,6 +1,8 @@
 //! Wire-format checks of the simulator with a raw HTTP client, against `reference/`.
 #![cfg(feature = "simulator")]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use calm_credentials::simulator::{
@@ -36,7 +38,7 @@ fn client() -> Client {
 }
 
 async fn sm_token(sim: &Simulator, subdomain: &str) -> String {
-    let key = sim.sm_key(subdomain).expect("tenant");
+    let key = sim.sm_key(subdomain).expect("tenant").expose_json();
     let response = client()
         .post(format!("{}/oauth/token", key["url"].as_str().unwrap()))
         .basic_auth(
@@ -53,7 +55,7 @@ async fn sm_token(sim: &Simulator, subdomain: &str) -> String {
 }
 
 async fn cf_token(sim: &Simulator) -> String {
-    let login = sim.cf_login();
+    let login = common::sim::cf_user(sim);
     let body: Value = client()
         .post(format!("{}/oauth/token", sim.token_url("uaa")))
         .basic_auth("cf", Some(""))
@@ -202,7 +204,7 @@ async fn client_credentials_token_is_a_verifiable_jwt() {
 #[tokio::test]
 async fn token_errors_follow_uaa() {
     let sim = Simulator::start().await.unwrap();
-    let key = sim.sm_key("calm-auto").unwrap();
+    let key = sim.sm_key("calm-auto").unwrap().expose_json();
     let endpoint = format!("{}/oauth/token", key["url"].as_str().unwrap());
     let wrong = client()
         .post(&endpoint)
@@ -253,7 +255,7 @@ async fn cf_password_refresh_and_bad_user() {
         .start()
         .await
         .unwrap();
-    let login = sim.cf_login();
+    let login = common::sim::cf_user(&sim);
     assert_eq!(login.origin.as_deref(), Some("my-idp"));
     let endpoint = format!("{}/oauth/token", sim.token_url("uaa"));
     let form = |password: &str| {
@@ -1028,7 +1030,7 @@ async fn request_log_counts_and_clears() {
     assert_eq!(json["tenants"].as_array().unwrap().len(), 3);
     assert_eq!(
         json["tenants"][0]["sm_key"]["clientid"],
-        sim.sm_key("calm-auto").unwrap()["clientid"]
+        sim.sm_key("calm-auto").unwrap().expose_json()["clientid"]
     );
 }
 
@@ -1204,12 +1206,17 @@ async fn debug_output_never_shows_the_simulator_secrets() {
     let sim = calm_credentials::simulator::Simulator::start()
         .await
         .unwrap();
-    let login = sim.cf_login();
-    let sm_secret = sim.sm_key("calm-auto").unwrap()["clientsecret"]
+    let login = common::sim::cf_user(&sim);
+    let sm_secret = sim.sm_key("calm-auto").unwrap().expose_json()["clientsecret"]
         .as_str()
         .unwrap()
         .to_owned();
-    let shown = format!("{sim:?} {login:?} {:?}", sim.tenants());
+    let shown = format!(
+        "{sim:?} {:?} {:?} {:?}",
+        sim.cf_login(),
+        sim.sm_key("calm-auto"),
+        sim.tenants()
+    );
     assert!(!shown.contains(&login.password), "{shown}");
     assert!(!shown.contains(&sm_secret), "{shown}");
 }

@@ -1,7 +1,6 @@
 //! `calm cf …`: the Cloud Foundry path (legacy: a service key of an instance in a space).
 
-use calm_credentials::cloud_foundry::{CfLogin, CloudFoundry};
-use calm_credentials::{Environment, Error, HttpClient};
+use calm_credentials::{CfLogin, CfSpace, CloudFoundry, Error, HttpClient};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -81,8 +80,9 @@ fn login(t: &Target) -> calm_credentials::Result<(CfLogin, String, String)> {
         b = b.api_url(api);
     }
     if let Some(user) = &t.user {
-        let password = std::env::var("CF_PASSWORD").map_err(|_| {
-            Error::Config(format!("--user {user} needs the password in CF_PASSWORD"))
+        let password = std::env::var("CF_PASSWORD").map_err(|_| Error::Config {
+            setting: format!("--user {user}"),
+            reason: "it needs the password in CF_PASSWORD".into(),
         })?;
         b = b.password(user, SecretString::from(password));
     }
@@ -96,10 +96,9 @@ fn login(t: &Target) -> calm_credentials::Result<(CfLogin, String, String)> {
         b = b.space(space);
     }
     let login = b.build()?;
-    let missing = |what: &str, flag: &str| {
-        Error::Config(format!(
-            "no {what}: pass {flag} or target one with the cf CLI"
-        ))
+    let missing = |what: &str, flag: &str| Error::Config {
+        setting: format!("the {what}"),
+        reason: format!("none was given: pass {flag} or target one with the cf CLI"),
     };
     let org = login.org.clone().ok_or_else(|| missing("org", "--org"))?;
     let space = login
@@ -109,26 +108,24 @@ fn login(t: &Target) -> calm_credentials::Result<(CfLogin, String, String)> {
     Ok((login, org, space))
 }
 
-async fn connect(
-    t: &Target,
-) -> calm_credentials::Result<(CloudFoundry, HttpClient, String, String)> {
+async fn connect(t: &Target) -> calm_credentials::Result<(CfSpace, HttpClient)> {
     let (login, org, space) = login(t)?;
     let http = http()?;
-    let cf = CloudFoundry::connect(login, http.clone()).await?;
-    Ok((cf, http, org, space))
+    let cf = CloudFoundry::connect_with(login, http.clone()).await?;
+    Ok((cf.space(org, space), http))
 }
 
 async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
-    let req = a
-        .journey
-        .plan_request(Environment::CloudFoundry)?
-        .instance_name(&a.instance)
-        .credential_name(&a.key);
-    let (cf, http, org, space) = connect(&a.target).await?;
+    let (tenant, purpose) = a.journey.tenant_and_purpose()?;
+    let (space, http) = connect(&a.target).await?;
     let spinner = Spinner::start("talking to Cloud Foundry");
-    let opts = a.journey.options(spinner.progress());
-    let got = cf.retrieve(&org, &space, &req, &opts).await;
+    let journey = space
+        .credentials(&tenant, purpose)
+        .instance(&a.instance)
+        .name(&a.key);
+    let got = a.journey.apply(journey, spinner.progress()).await;
     spinner.finish();
+    let cf = space.cloud_foundry();
     let got = got?;
     for w in cf.warnings() {
         eprintln!("warning: {w}");
@@ -138,17 +135,16 @@ async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
 }
 
 async fn list(a: ListArgs) -> calm_credentials::Result<Outcome> {
-    let (cf, _, org, space) = connect(&a.target).await?;
-    let space = cf.find_space(&org, &space).await?;
-    let inventory = cf.inventory(&space).await?;
+    let (space, _) = connect(&a.target).await?;
+    let inventory = space.list().await?;
     if a.json {
         let items: Vec<_> = inventory
             .iter()
             .map(|i| {
                 json!({
-                    "instance": {"guid": i.instance.guid, "name": i.instance.name, "created_at": i.instance.created_at,
-                                 "state": i.instance.last_operation.as_ref().map(|o| format!("{} {}", o.kind, o.state))},
-                    "keys": i.keys.iter().map(|k| json!({"guid": k.guid, "name": k.name, "created_at": k.created_at})).collect::<Vec<_>>(),
+                    "instance": {"guid": i.instance.id, "name": i.instance.name,
+                                 "created_at": i.instance.created_at, "state": i.state},
+                    "keys": i.credentials.iter().map(|k| json!({"guid": k.id, "name": k.name, "created_at": k.created_at})).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -156,20 +152,21 @@ async fn list(a: ListArgs) -> calm_credentials::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     if inventory.is_empty() {
-        crate::out!("no SAP Cloud ALM API instances in space `{}`", space.name);
+        crate::out!("no SAP Cloud ALM API instances in this space");
     }
     for i in &inventory {
-        crate::out!("instance {} ({})", i.instance.name, i.instance.guid);
-        for k in &i.keys {
+        crate::out!(
+            "instance {} ({}) {}",
+            i.instance.name,
+            i.instance.id,
+            i.state
+        );
+        for k in &i.credentials {
             let created = k
                 .created_at
                 .map(|t| t.format("%Y-%m-%d").to_string())
                 .unwrap_or_default();
-            crate::out!(
-                "  key {} ({}) {created}",
-                k.name.as_deref().unwrap_or("-"),
-                k.guid
-            );
+            crate::out!("  key {} ({}) {created}", k.name, k.id);
         }
     }
     Ok(Outcome::Success)

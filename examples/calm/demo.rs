@@ -3,9 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use calm_credentials::setup::{Environment, PlanRequest, Purpose, SetupPlan};
 use calm_credentials::simulator::{Simulator, TenantInfo};
-use calm_credentials::{Error, HttpClient, RetrieveOptions, Retrieved, ServiceKey};
+use calm_credentials::{
+    CloudFoundry, Environment, Error, HttpClient, Provenance, Purpose, Retrieved, ServiceKey, Step,
+    Tenant,
+};
 
 use crate::output::Outcome;
 use crate::session::runtime;
@@ -39,14 +41,16 @@ pub fn run(args: Args) -> Outcome {
                 return Outcome::Failed;
             }
         };
+        crate::out!("{INTRO}");
         crate::out!(
             "Simulator on {} (Service Manager) and {} (Cloud Foundry)\n",
             sim.sm_url(),
             sim.cf_api_url()
         );
         let mut rows = Vec::new();
-        for tenant in sim.tenants() {
-            rows.extend(tenant_journeys(&sim, &tenant, Duration::from_secs(args.timeout)).await);
+        for info in sim.tenants() {
+            let timeout = Duration::from_secs(args.timeout);
+            rows.extend(tenant_journeys(&sim, &info, timeout).await);
         }
         print_table(&rows);
         if rows.iter().all(|r| r.works == "yes") {
@@ -57,124 +61,191 @@ pub fn run(args: Args) -> Outcome {
     })
 }
 
-async fn tenant_journeys(sim: &Simulator, tenant: &TenantInfo, timeout: Duration) -> Vec<Row> {
+/// What the demo shows, and how to read it.
+const INTRO: &str = "\
+calm demo: retrieving SAP Cloud ALM API credentials for three simulated tenants, one of each
+provisioning tier (automatic, monitoring-only, manual), for operations monitoring and for
+transport management, through the Service Manager (sm) and in a Cloud Foundry space (cf). Each
+journey prints its plan, then what it found or created; credentials are verified by getting a
+token, and secrets are shown redacted.
+
+Legend: `N.` a step of the plan  `!` an error the journey reported  `>` a manual step the demo
+does in the simulator  `=` the credentials obtained
+Table: found / created = what already existed and what the journey made; works = a token was
+issued for the credentials; requests = HTTP requests sent, tokens included; time = wall time.
+";
+
+async fn tenant_journeys(sim: &Simulator, info: &TenantInfo, timeout: Duration) -> Vec<Row> {
     crate::out!(
         "== tenant {} provisioned {} ({})",
-        tenant.subdomain,
-        tenant.provisioned_on,
-        tenant.tier_name
+        info.subdomain,
+        info.provisioned_on,
+        info.tier_name
     );
     let mut rows = Vec::new();
+    let mut entitled = false;
     for purpose in [Purpose::OperationsMonitoring, Purpose::TransportManagement] {
         for environment in [Environment::ServiceManager, Environment::CloudFoundry] {
-            let req = PlanRequest::for_date(tenant.provisioned_on, purpose.clone(), environment);
-            rows.push(journey(sim, tenant, &req, timeout).await);
+            let run = Journey {
+                sim,
+                info,
+                purpose: purpose.clone(),
+                environment,
+                timeout,
+            };
+            rows.push(run.go(&mut entitled).await);
         }
     }
     crate::out!("");
     rows
 }
 
-async fn journey(
-    sim: &Simulator,
-    tenant: &TenantInfo,
-    req: &PlanRequest,
+/// One tenant × purpose × environment.
+struct Journey<'a> {
+    sim: &'a Simulator,
+    info: &'a TenantInfo,
+    purpose: Purpose,
+    environment: Environment,
     timeout: Duration,
-) -> Row {
-    let plan = SetupPlan::new(req).expect("the demo's names are valid");
-    let env_name = match req.environment {
-        Environment::CloudFoundry => "cloud foundry",
-        _ => "service manager",
-    };
-    crate::out!("-- {} via {env_name}", req.purpose.as_str());
-    for (i, step) in plan.steps.iter().enumerate() {
-        crate::out!("   {}. {}", i + 1, step.title());
+}
+
+impl Journey<'_> {
+    /// Runs the journey; `entitled` says whether the demo already configured the tenant's
+    /// entitlement (then that manual step is no longer listed).
+    async fn go(&self, entitled: &mut bool) -> Row {
+        let tenant = match self.sim.tenant(&self.info.subdomain) {
+            Ok(tenant) => tenant,
+            Err(e) => return self.failed_row(e),
+        };
+        let plan = match tenant.plan(self.purpose.clone(), self.environment) {
+            Ok(plan) => plan,
+            Err(e) => return self.failed_row(e),
+        };
+        let env_name = match self.environment {
+            Environment::CloudFoundry => "cloud foundry",
+            _ => "service manager",
+        };
+        crate::out!("-- {} via {env_name}", self.purpose.as_str());
+        let steps = plan
+            .steps
+            .iter()
+            .filter(|s| !(*entitled && matches!(s, Step::ConfigureEntitlement { .. })));
+        for (i, step) in steps.enumerate() {
+            crate::out!("   {}. {}", i + 1, step.title());
+        }
+        let http = match HttpClient::new() {
+            Ok(http) => http,
+            Err(e) => return self.failed_row(e),
+        };
+        let started = Instant::now();
+        let mut row = self.row();
+        let result = self.retrieve_entitling(&tenant, &http, entitled).await;
+        match result {
+            Ok(got) => {
+                describe(&got, &mut row);
+                let verification = calm_credentials::verify(&got.key, &http).await;
+                row.works = match verification {
+                    Ok(v) if v.works => "yes".into(),
+                    Ok(v) => format!("no: {}", v.problem.unwrap_or_default()),
+                    Err(e) => format!("no: {e}"),
+                };
+                crate::out!(
+                    "   = {} `{}` of instance `{}`; credentials (redacted): {}",
+                    got.credential.environment.credential_noun(),
+                    got.credential.name,
+                    got.instance.name,
+                    short(&got.key)
+                );
+            }
+            Err(e) => {
+                crate::out!("   ! {e}");
+                row.works = "error".into();
+            }
+        }
+        row.requests = http.request_count();
+        row.time = started.elapsed();
+        row
     }
-    let http = HttpClient::new().expect("an HTTP client");
-    let started = Instant::now();
-    let opts = RetrieveOptions::default().create(true).timeout(timeout);
-    let mut result = carry_out(sim, tenant, req, &http, &opts).await;
-    if let Err(Error::EntitlementMissing { .. }) = &result {
-        crate::out!(
-            "   ! {}",
-            result
-                .as_ref()
-                .err()
-                .map(ToString::to_string)
-                .unwrap_or_default()
-        );
+
+    /// Retrieves; when the entitlement is missing, configures it in the simulator (the manual
+    /// step) and runs once more.
+    async fn retrieve_entitling(
+        &self,
+        tenant: &Tenant,
+        http: &HttpClient,
+        entitled: &mut bool,
+    ) -> calm_credentials::Result<Retrieved> {
+        let result = self.retrieve(tenant, http).await;
+        let Err(err @ Error::EntitlementMissing { .. }) = &result else {
+            return result;
+        };
+        crate::out!("   ! {err}");
         crate::out!(
             "   > configuring the entitlement (the manual step, done in the simulator) and running again"
         );
-        sim.configure_entitlement(&tenant.subdomain);
-        result = carry_out(sim, tenant, req, &http, &opts).await;
+        self.sim.configure_entitlement(&self.info.subdomain);
+        *entitled = true;
+        self.retrieve(tenant, http).await
     }
-    let mut row = Row {
-        tenant: tenant.subdomain.clone(),
-        tier: tenant.tier_name.to_owned(),
-        purpose: req.purpose.as_str(),
-        environment: if req.environment == Environment::CloudFoundry {
-            "cf"
-        } else {
-            "sm"
-        },
-        found: "-".into(),
-        created: "-".into(),
-        works: "no".into(),
-        requests: 0,
-        time: Duration::ZERO,
-    };
-    match result {
-        Ok(got) => {
-            describe(&got, &mut row);
-            let verification = calm_credentials::verify(&got.key, &http).await;
-            row.works = match verification {
-                Ok(v) if v.works => "yes".into(),
-                Ok(v) => format!("no: {}", v.problem.unwrap_or_default()),
-                Err(e) => format!("no: {e}"),
-            };
-            crate::out!(
-                "   = {} `{}` of instance `{}`; credentials (redacted): {}",
-                got.credential.environment.credential_noun(),
-                got.credential.name,
-                got.instance.name,
-                short(&got.key)
-            );
-        }
-        Err(e) => {
-            crate::out!("   ! {e}");
-            row.works = "error".into();
-        }
-    }
-    row.requests = http.request_count();
-    row.time = started.elapsed();
-    row
-}
 
-async fn carry_out(
-    sim: &Simulator,
-    tenant: &TenantInfo,
-    req: &PlanRequest,
-    http: &HttpClient,
-    opts: &RetrieveOptions,
-) -> calm_credentials::Result<Retrieved> {
-    match req.environment {
-        Environment::CloudFoundry => crate::demo_cf::carry_out(sim, tenant, req, http, opts).await,
-        _ => {
-            let sm_key = sim
-                .sm_key(&tenant.subdomain)
-                .expect("the simulator knows its tenants");
-            let sm = calm_credentials::ServiceManager::new(
-                &ServiceKey::from_value(sm_key)?,
-                http.clone(),
-            )?;
-            calm_credentials::client::service_manager::retrieve(&sm, req, opts).await
+    async fn retrieve(
+        &self,
+        tenant: &Tenant,
+        http: &HttpClient,
+    ) -> calm_credentials::Result<Retrieved> {
+        let purpose = self.purpose.clone();
+        match self.environment {
+            Environment::CloudFoundry => {
+                let cf = CloudFoundry::connect_with(self.sim.cf_login(), http.clone()).await?;
+                let space = cf.space(&self.info.cf_org, &self.info.cf_space);
+                space
+                    .credentials(tenant, purpose)
+                    .create_missing()
+                    .deadline(self.timeout)
+                    .await
+            }
+            _ => {
+                let sm = self
+                    .sim
+                    .service_manager(&self.info.subdomain)?
+                    .with_http(http.clone());
+                sm.credentials(tenant, purpose)
+                    .create_missing()
+                    .deadline(self.timeout)
+                    .await
+            }
+        }
+    }
+
+    fn row(&self) -> Row {
+        Row {
+            tenant: self.info.subdomain.clone(),
+            tier: self.info.tier_name.to_owned(),
+            purpose: self.purpose.as_str(),
+            environment: if self.environment == Environment::CloudFoundry {
+                "cf"
+            } else {
+                "sm"
+            },
+            found: "-".into(),
+            created: "-".into(),
+            works: "no".into(),
+            requests: 0,
+            time: Duration::ZERO,
+        }
+    }
+
+    fn failed_row(&self, e: Error) -> Row {
+        crate::out!("   ! {e}");
+        Row {
+            works: "error".into(),
+            ..self.row()
         }
     }
 }
 
 fn describe(got: &Retrieved, row: &mut Row) {
-    use calm_credentials::client::Provenance::*;
+    use Provenance::*;
     let mut found = Vec::new();
     let mut created = Vec::new();
     for (what, provenance) in [

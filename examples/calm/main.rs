@@ -7,7 +7,6 @@
 mod cf;
 mod check_key;
 mod demo;
-mod demo_cf;
 mod env;
 mod output;
 mod retrieve;

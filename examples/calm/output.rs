@@ -38,7 +38,7 @@ impl Outcome {
             Error::InvalidJson { .. }
             | Error::InvalidName { .. }
             | Error::InvalidUrl { .. }
-            | Error::Config(_)
+            | Error::Config { .. }
             | Error::Io { .. } => Outcome::BadInput,
             _ => Outcome::Failed,
         }
@@ -55,12 +55,26 @@ pub fn print_json(value: &serde_json::Value) {
 
 /// Prints an error on stderr (or as JSON on stdout) and returns the matching outcome.
 pub fn report_error(err: &Error, json: bool) -> Outcome {
+    let text = match hint(err) {
+        Some(hint) => format!("{err}; {hint}"),
+        None => err.to_string(),
+    };
     if json {
-        print_json(&serde_json::json!({ "error": err.to_string() }));
+        print_json(&serde_json::json!({ "error": text }));
     } else {
-        eprintln!("error: {err}");
+        eprintln!("error: {text}");
     }
     Outcome::of_error(err)
+}
+
+/// What to do on the command line about an error the library reports in its own terms.
+fn hint(err: &Error) -> Option<&'static str> {
+    match err {
+        Error::NotFound {
+            creatable: true, ..
+        } => Some("run again with --create to create it"),
+        _ => None,
+    }
 }
 
 /// Reads a file, or standard input for `-`.

@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use calm_credentials::wait::Progress;
-use calm_credentials::{Environment, Error, PlanRequest, RetrieveOptions, Retrieved};
+use calm_credentials::{CredentialsBuilder, Error, ProgressEvent, Purpose, Retrieved, Tenant};
 
 use crate::session::credentials_json;
 use crate::tier::{PurposeArg, parse_date};
@@ -35,27 +34,39 @@ pub struct JourneyArgs {
 }
 
 impl JourneyArgs {
-    pub fn plan_request(&self, environment: Environment) -> calm_credentials::Result<PlanRequest> {
+    /// The purpose and the tenant (only its provisioning day matters to the journey), both
+    /// checked before anything is sent.
+    pub fn tenant_and_purpose(&self) -> calm_credentials::Result<(Tenant, Purpose)> {
         if matches!(self.purpose, PurposeArg::Api) && self.scopes.is_empty() {
-            return Err(Error::Config(
-                "--purpose api needs at least one --scope (for example --scope calm-api.projects.read)".into(),
-            ));
+            return Err(Error::Config {
+                setting: "--purpose api".into(),
+                reason:
+                    "it needs at least one --scope (for example --scope calm-api.projects.read)"
+                        .into(),
+            });
         }
         let purpose = self.purpose.to_purpose(&self.scopes);
-        match &self.provisioned_on {
-            Some(text) => {
-                let day = parse_date(text).map_err(Error::Config)?;
-                Ok(PlanRequest::for_date(day, purpose, environment))
-            }
-            None => Ok(PlanRequest::new(None, purpose, environment)),
+        let mut tenant = Tenant::new("tenant", "unknown");
+        if let Some(text) = &self.provisioned_on {
+            let day = parse_date(text).map_err(|reason| Error::Config {
+                setting: "--provisioned-on".into(),
+                reason,
+            })?;
+            tenant = tenant.provisioned_on(day);
         }
+        Ok((tenant, purpose))
     }
 
-    pub fn options(&self, progress: Progress) -> RetrieveOptions {
-        RetrieveOptions::default()
-            .create(self.create)
-            .timeout(Duration::from_secs(self.timeout))
-            .progress(progress)
+    /// The journey's settings from the flags, reporting progress to `progress`.
+    pub fn apply<'a>(
+        &self,
+        journey: CredentialsBuilder<'a>,
+        progress: impl Fn(&ProgressEvent) + Send + Sync + 'static,
+    ) -> CredentialsBuilder<'a> {
+        journey
+            .create_missing_if(self.create)
+            .deadline(Duration::from_secs(self.timeout))
+            .on_progress(progress)
     }
 }
 

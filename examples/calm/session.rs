@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use calm_credentials::wait::{Progress, ProgressEvent};
-use calm_credentials::{HttpClient, ServiceKey};
+use calm_credentials::{HttpClient, ProgressEvent, ServiceKey};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
@@ -41,12 +40,12 @@ impl Spinner {
     }
 
     /// A callback that shows each event on the spinner and keeps notes visible.
-    pub fn progress(&self) -> Progress {
+    pub fn progress(&self) -> impl Fn(&ProgressEvent) + Send + Sync + 'static {
         let bar = self.bar.clone();
-        Progress::new(move |event| match event {
+        move |event| match event {
             ProgressEvent::Note { message } => bar.println(format!("note: {message}")),
             other => bar.set_message(other.to_string()),
-        })
+        }
     }
 
     pub fn finish(self) {

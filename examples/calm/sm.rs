@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use calm_credentials::client::service_manager::{self as journey, Retirement, RotationRequest};
-use calm_credentials::setup::DEFAULT_OFFERING;
-use calm_credentials::{Environment, HttpClient, RetrieveOptions, Retrieved, ServiceManager};
+use calm_credentials::{HttpClient, Retirement, ServiceManager};
 use serde_json::json;
 
 use crate::output::{Outcome, print_json, report_error};
@@ -64,7 +62,7 @@ pub struct ListArgs {
     #[command(flatten)]
     connection: Connection,
     /// Offering technical name.
-    #[arg(long, default_value = DEFAULT_OFFERING)]
+    #[arg(long, default_value = calm_credentials::DEFAULT_OFFERING)]
     offering: String,
     /// Print one JSON array.
     #[arg(long)]
@@ -119,19 +117,21 @@ pub fn run(command: Command) -> Outcome {
 async fn connect(c: &Connection) -> calm_credentials::Result<(ServiceManager, HttpClient)> {
     let key = read_key(&c.sm_key)?;
     let http = http()?;
-    Ok((ServiceManager::new(&key, http.clone())?, http))
+    Ok((
+        ServiceManager::from_key(&key)?.with_http(http.clone()),
+        http,
+    ))
 }
 
 async fn retrieve(a: RetrieveArgs) -> calm_credentials::Result<Outcome> {
-    let req = a
-        .journey
-        .plan_request(Environment::ServiceManager)?
-        .instance_name(&a.instance)
-        .credential_name(&a.binding);
+    let (tenant, purpose) = a.journey.tenant_and_purpose()?;
     let (sm, http) = connect(&a.connection).await?;
     let spinner = Spinner::start("talking to the Service Manager");
-    let opts = a.journey.options(spinner.progress());
-    let got: calm_credentials::Result<Retrieved> = journey::retrieve(&sm, &req, &opts).await;
+    let journey = sm
+        .credentials(&tenant, purpose)
+        .instance(&a.instance)
+        .name(&a.binding);
+    let got = a.journey.apply(journey, spinner.progress()).await;
     spinner.finish();
     let got = got?;
     print_retrieved(&got, &a.journey, http.request_count());
@@ -140,9 +140,13 @@ async fn retrieve(a: RetrieveArgs) -> calm_credentials::Result<Outcome> {
 
 async fn list(a: ListArgs) -> calm_credentials::Result<Outcome> {
     let (sm, _) = connect(&a.connection).await?;
-    let listing = journey::list(&sm, &a.offering).await?;
+    let listing = sm.with_offering(&a.offering).list().await?;
     if a.json {
-        print_json(&serde_json::to_value(&listing).unwrap_or_default());
+        let items: Vec<_> = listing
+            .iter()
+            .map(|l| json!({"instance": l.instance, "state": l.state, "bindings": l.credentials}))
+            .collect();
+        print_json(&json!(items));
         return Ok(Outcome::Success);
     }
     if listing.is_empty() {
@@ -155,7 +159,7 @@ async fn list(a: ListArgs) -> calm_credentials::Result<Outcome> {
             l.instance.id,
             l.state
         );
-        for b in &l.bindings {
+        for b in &l.credentials {
             let created = b
                 .created_at
                 .map(|t| t.format("%Y-%m-%d").to_string())
@@ -173,16 +177,15 @@ async fn list(a: ListArgs) -> calm_credentials::Result<Outcome> {
 
 async fn rotate(a: RotateArgs) -> calm_credentials::Result<Outcome> {
     let (sm, _) = connect(&a.connection).await?;
-    let mut req = RotationRequest::new(&a.instance, &a.binding, &a.new_binding);
-    if let Some(secs) = a.keep_old_for {
-        req = req.keep_old_for(Duration::from_secs(secs));
-    }
     let spinner = Spinner::start("rotating");
-    let opts = RetrieveOptions::default()
-        .create(true)
-        .timeout(Duration::from_secs(a.timeout))
-        .progress(spinner.progress());
-    let result = journey::rotate(&sm, &req, &opts).await;
+    let mut rotation = sm
+        .rotate(&a.instance, &a.binding, &a.new_binding)
+        .deadline(Duration::from_secs(a.timeout))
+        .on_progress(spinner.progress());
+    if let Some(secs) = a.keep_old_for {
+        rotation = rotation.keep_old_for(Duration::from_secs(secs));
+    }
+    let result = rotation.await;
     spinner.finish();
     let r = result?;
     let old = match r.old_retired {
@@ -212,10 +215,11 @@ async fn rotate(a: RotateArgs) -> calm_credentials::Result<Outcome> {
 async fn retire_stale(a: RetireArgs) -> calm_credentials::Result<Outcome> {
     let (sm, _) = connect(&a.connection).await?;
     let spinner = Spinner::start("retiring stale bindings");
-    let opts = RetrieveOptions::default()
-        .timeout(Duration::from_secs(a.timeout))
-        .progress(spinner.progress());
-    let result = journey::retire_stale(&sm, &a.instance, &opts).await;
+    let result = sm
+        .retire_stale(&a.instance)
+        .deadline(Duration::from_secs(a.timeout))
+        .on_progress(spinner.progress())
+        .await;
     spinner.finish();
     let retired = result?;
     if a.json {

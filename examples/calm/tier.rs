@@ -150,20 +150,5 @@ pub fn print_human(facts: &TierFacts, plan: &SetupPlan) {
                 .join("\n                ")
         );
     }
-    crate::out!(
-        "plan            {} via {}",
-        plan.purpose.as_str(),
-        match plan.environment {
-            Environment::CloudFoundry => "a Cloud Foundry space (service key)",
-            _ => "the Service Manager (binding)",
-        }
-    );
-    for (i, step) in plan.steps.iter().enumerate() {
-        let who = if step.is_manual() { " [by hand]" } else { "" };
-        crate::out!("  {}. {}{who}", i + 1, step.title());
-        crate::out!("     why: {}", step.reason());
-        if let Step::CreateInstance { parameters, .. } = step {
-            crate::out!("     parameters: {parameters}");
-        }
-    }
+    crate::out!("plan            {plan}");
 }

@@ -156,7 +156,7 @@ pub(crate) fn clone_error(error: &Error) -> Error {
             field: field.clone(),
             reason: reason.clone(),
         },
-        Error::Config(text) => Error::Config(text.clone()),
-        other => Error::Config(other.to_string()),
+        Error::Config { setting, reason } => Error::config(setting.clone(), reason.clone()),
+        other => Error::config("the token request", other.to_string()),
     }
 }

@@ -14,6 +14,7 @@ use super::token::{AccessToken, ParseProblem, parse_token_response};
 pub(crate) const CF_CLIENT_ID: &str = "cf";
 
 /// How a token source gets its tokens.
+#[derive(Clone)]
 pub(crate) enum Grant {
     /// `client_credentials` with id and secret in the form body (accepted by XSUAA, the Service
     /// Manager's token server and UAA alike).

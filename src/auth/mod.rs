@@ -64,6 +64,14 @@ impl TokenSource {
         }
     }
 
+    /// The same grant sending its token requests through `http` (a fresh cache). An mTLS grant
+    /// keeps its own client, which holds the certificate.
+    pub(crate) fn with_transport(&self, http: &HttpClient) -> Self {
+        let inner = &*self.inner;
+        let http = inner.http.as_ref().map(|_| http.clone());
+        Self::with(inner.grant.clone(), inner.token_url.clone(), http)
+    }
+
     /// Client credentials from a service key or binding.
     ///
     /// - Secret keys: `POST {uaa.url}/oauth/token` with the form body
@@ -197,7 +205,10 @@ impl TokenSource {
             return Ok(token.clone());
         }
         let (Some(http), Some(url)) = (&inner.http, &inner.token_url) else {
-            return Err(Error::Config("token source has no token endpoint".into()));
+            return Err(Error::config(
+                "the token source",
+                "it has no token endpoint",
+            ));
         };
         inner
             .cache

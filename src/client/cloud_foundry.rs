@@ -10,7 +10,7 @@ use crate::client::{InstanceSummary, Provenance, RetrieveOptions, Retrieved};
 use crate::cloud_foundry::inventory::{InstanceKeys, summary};
 use crate::cloud_foundry::{CloudFoundry, ServiceCredentialBinding, ServiceInstance, Space};
 use crate::credentials::ServiceKey;
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::setup::{Environment, PlanRequest, SetupPlan, Step};
 use crate::tier::CredentialLocation;
 use crate::wait::ProgressEvent;
@@ -297,7 +297,7 @@ impl Run<'_> {
             Some(i) => self.cf.wait_instance_ready(i, wait).await?,
             None => {
                 let plan = self.plan().await?;
-                self.require_create("service instance", name)?;
+                self.require_create(Resource::Instance, name)?;
                 let (i, provenance) = self
                     .cf
                     .create_instance(self.space, name, &plan, parameters.clone(), wait)
@@ -312,10 +312,14 @@ impl Run<'_> {
 
     async fn ensure_key(&mut self, name: &str) -> Result<()> {
         let Lookup::Found(instance) = &self.instance else {
-            return Err(Error::NotFound {
-                what: format!("service instance `{}`", self.req.instance_name),
-                hint: "the instance must exist before its service key".into(),
-            });
+            return Err(Error::not_found(
+                Resource::Instance,
+                format!(
+                    "`{}` (it must exist before its service key)",
+                    self.req.instance_name
+                ),
+                true,
+            ));
         };
         let instance = instance.clone();
         if matches!(self.key, Lookup::NotYet) {
@@ -328,7 +332,7 @@ impl Run<'_> {
             };
         }
         if matches!(self.key, Lookup::Missing) {
-            self.require_create("service key", name)?;
+            self.require_create(Resource::ServiceKey, name)?;
             let (key, provenance) = self.cf.create_key(&instance, name, &self.opts.wait).await?;
             self.key_provenance = provenance;
             self.key = Lookup::Found(key);
@@ -343,14 +347,15 @@ impl Run<'_> {
             .await
     }
 
-    fn require_create(&self, what: &str, name: &str) -> Result<()> {
+    fn require_create(&self, resource: Resource, name: &str) -> Result<()> {
         if self.opts.create {
             return Ok(());
         }
-        Err(Error::NotFound {
-            what: format!("{what} `{name}` in space `{}`", self.space.name),
-            hint: "nothing was created: allow creating it (`RetrieveOptions::create(true)`, or `--create` on the command line)".into(),
-        })
+        Err(Error::not_found(
+            resource,
+            format!("`{name}` in space `{}`", self.space.name),
+            true,
+        ))
     }
 
     fn found(&self, what: String) {
@@ -359,13 +364,14 @@ impl Run<'_> {
 
     async fn finish(self, plan: SetupPlan) -> Result<Retrieved> {
         let (Lookup::Found(instance), Lookup::Found(key)) = (self.instance, self.key) else {
-            return Err(Error::NotFound {
-                what: format!(
-                    "service key `{}` of instance `{}` in space `{}`",
+            return Err(Error::not_found(
+                Resource::ServiceKey,
+                format!(
+                    "`{}` of instance `{}` in space `{}`",
                     self.req.credential_name, self.req.instance_name, self.space.name
                 ),
-                hint: "allow creating it (`RetrieveOptions::create(true)`, or `--create`)".into(),
-            });
+                true,
+            ));
         };
         let wait = &self.opts.wait;
         let key = self.cf.wait_key_ready(key, wait).await?;

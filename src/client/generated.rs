@@ -9,7 +9,7 @@
 //! is needed); without create, nothing fitting is [`Error::NotFound`].
 
 use crate::credentials::ServiceKey;
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::http::HttpClient;
 use crate::setup::parameters::MASTER_APP_PREFIX;
 use crate::setup::{Environment, PlanRequest, SetupPlan};
@@ -96,11 +96,13 @@ pub(crate) fn nothing_generated(
         )
     };
     Error::NotFound {
-        what: format!("automatically generated SAP Cloud ALM API credentials{with_scopes} {place}"),
-        hint: format!(
-            "{elsewhere}{advice} Or run again with create enabled (`--create`) to create an instance and {}.",
+        resource: Resource::GeneratedCredentials,
+        name: format!("of SAP Cloud ALM API{with_scopes} {place}"),
+        creatable: true,
+        detail: Some(format!(
+            "{elsewhere}{advice} Allowed to create, the journey creates an instance and {} instead.",
             environment.credential_noun()
-        ),
+        )),
     }
 }
 

@@ -24,7 +24,7 @@ pub use rotate::{Retirement, Rotation, RotationRequest, retire_stale, rotate};
 use crate::client::RetrieveOptions;
 use crate::client::generated as rules;
 use crate::client::outcome::{CredentialSummary, InstanceSummary, Provenance, Retrieved};
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::model::InstanceId;
 use crate::service_manager::{Binding, Instance, ServiceManager};
 use crate::setup::{Environment, PlanRequest, SetupPlan, Step};
@@ -102,10 +102,10 @@ pub async fn retrieve_by_instance_id(
             .into_retrieved(plan);
     }
     if !opts.create {
-        return Err(not_found(format!(
-            "binding `{}` of instance {instance_id}",
-            req.credential_name
-        )));
+        return Err(not_found(
+            Resource::Binding,
+            format!("`{}` of instance {instance_id}", req.credential_name),
+        ));
     }
     let instance = sm.get_instance(instance_id).await?;
     let (binding, provenance) = ensure
@@ -122,8 +122,9 @@ pub async fn retrieve_by_instance_id(
 
 fn checked_plan(req: &PlanRequest) -> Result<SetupPlan> {
     if req.environment != Environment::ServiceManager {
-        return Err(Error::Config(
-            "the request is for a Cloud Foundry space; use the Cloud Foundry backend, or set the environment to ServiceManager".to_owned(),
+        return Err(Error::config(
+            "the plan request",
+            "it is for a Cloud Foundry space; use the Cloud Foundry backend, or set the environment to ServiceManager",
         ));
     }
     SetupPlan::new(req)
@@ -256,10 +257,13 @@ impl<'a> Run<'a> {
             }
         }
         if !self.opts.create {
-            return Err(not_found(format!(
-                "SAP Cloud ALM API instance `{}` (offering `{}`, plan `{}`)",
-                spec.name, spec.offering, spec.plan
-            )));
+            return Err(not_found(
+                Resource::Instance,
+                format!(
+                    "`{}` (offering `{}`, plan `{}`)",
+                    spec.name, spec.offering, spec.plan
+                ),
+            ));
         }
         self.instance = Some(self.ensure.create_instance(spec).await?);
         Ok(())
@@ -267,7 +271,10 @@ impl<'a> Run<'a> {
 
     async fn step_binding(&mut self, name: &str) -> Result<()> {
         let Some((instance, _)) = &self.instance else {
-            return Err(not_found(format!("the instance of binding `{name}`")));
+            return Err(not_found(
+                Resource::Instance,
+                format!("of binding `{name}`"),
+            ));
         };
         if let Some((b, p)) = self.binding.take() {
             self.binding = Some((self.ensure.ready_binding(b).await?, p));
@@ -285,10 +292,10 @@ impl<'a> Run<'a> {
                 (self.ensure.ready_binding(b).await?, Provenance::Found)
             }
             None if !self.opts.create => {
-                return Err(not_found(format!(
-                    "binding `{name}` of instance `{}`",
-                    instance.name
-                )));
+                return Err(not_found(
+                    Resource::Binding,
+                    format!("`{name}` of instance `{}`", instance.name),
+                ));
             }
             None => self.ensure.create_binding(instance, name).await?,
         };
@@ -301,20 +308,20 @@ impl<'a> Run<'a> {
             (Some((instance, ip)), Some((binding, bp))) => {
                 Found::new(summary_of(&instance), ip, binding, bp).into_retrieved(plan)
             }
-            _ => Err(not_found(format!(
-                "binding `{}` of instance `{}`",
-                self.req.credential_name, self.req.instance_name
-            ))),
+            _ => Err(not_found(
+                Resource::Binding,
+                format!(
+                    "`{}` of instance `{}`",
+                    self.req.credential_name, self.req.instance_name
+                ),
+            )),
         }
     }
 }
 
-/// [`Error::NotFound`] with the hint to run with create.
-fn not_found(what: String) -> Error {
-    Error::NotFound {
-        what,
-        hint: "Run again with create enabled (`--create`, or `RetrieveOptions::create(true)`) to create it.".to_owned(),
-    }
+/// [`Error::NotFound`] for something the journey creates when allowed to.
+fn not_found(resource: Resource, name: String) -> Error {
+    Error::not_found(resource, name, true)
 }
 
 fn found(opts: &RetrieveOptions, what: &str) {

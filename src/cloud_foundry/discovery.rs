@@ -3,7 +3,7 @@
 use url::Url;
 
 use super::types::Root;
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::http::{HttpClient, Request, check_url};
 
 /// The endpoints an API names in its root document.
@@ -41,8 +41,10 @@ pub fn endpoints(api: &Url, root: &Root) -> Result<Endpoints> {
     let login = match parse("login")? {
         Some(login) => login,
         None => uaa.clone().ok_or_else(|| Error::NotFound {
-            what: format!("the login server of {api}"),
-            hint: "the API's root document (GET /) names neither links.login nor links.uaa; check that the URL is the Cloud Foundry API (https://api.cf.<region>.hana.ondemand.com)".into(),
+            resource: Resource::Endpoint,
+            name: format!("login server of {api}"),
+            creatable: false,
+            detail: Some("the API's root document (GET /) names neither links.login nor links.uaa; check that the URL is the Cloud Foundry API (https://api.cf.<region>.hana.ondemand.com)".into()),
         })?,
     };
     Ok(Endpoints {

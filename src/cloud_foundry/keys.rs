@@ -11,7 +11,7 @@ use super::paging::{Pages, list_url};
 use super::types::{LastOperation, ServiceCredentialBinding, ServiceInstance};
 use crate::client::Provenance;
 use crate::credentials::ServiceKey;
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::http::Request;
 use crate::model::{BindingId, InstanceId};
 use crate::wait::{Poll, ProgressEvent, WaitOptions, poll_until};
@@ -323,12 +323,16 @@ fn details_404<T>(error: &Error, name: &str) -> Result<Poll<T>> {
             message: format!("{}; delete the key and create it again", detail(error)),
         }),
         DetailsNotFound::Deleting => Err(Error::NotFound {
-            what: format!("service key `{name}`"),
-            hint: format!("{}; create a new key", detail(error)),
+            resource: Resource::ServiceKey,
+            name: format!("`{name}`"),
+            creatable: true,
+            detail: Some(format!("{}; create a new key", detail(error))),
         }),
         _ => Err(Error::NotFound {
-            what: format!("the credentials of service key `{name}`"),
-            hint: ROLE_HINT.into(),
+            resource: Resource::ServiceKey,
+            name: format!("`{name}` (its credentials)"),
+            creatable: false,
+            detail: Some(ROLE_HINT.into()),
         }),
     }
 }

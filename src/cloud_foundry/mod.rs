@@ -17,12 +17,10 @@
 //!
 //! ```no_run
 //! # async fn run() -> calm_credentials::Result<()> {
-//! use calm_credentials::cloud_foundry::{CfLogin, CloudFoundry};
-//! use calm_credentials::HttpClient;
+//! use calm_credentials::{CfLogin, CloudFoundry};
 //!
-//! let cf = CloudFoundry::connect(CfLogin::from_environment()?, HttpClient::new()?).await?;
-//! let space = cf.find_space("acme", "dev").await?;
-//! for key in cf.discover(&space).await? {
+//! let cf = CloudFoundry::connect(CfLogin::from_environment()?).await?;
+//! for key in cf.space("acme", "dev").discover().await? {
 //!     println!("{} / {}", key.instance_name.as_deref().unwrap_or("?"), key.name);
 //! }
 //! # Ok(()) }
@@ -86,10 +84,9 @@ impl fmt::Debug for CloudFoundry {
 }
 
 impl CloudFoundry {
-    /// Connects: finds the login server (`GET /`, skipped when `login` already knows it or uses
-    /// a static access token) and prepares the token source for the login's grant. No token is
-    /// requested until the first call.
-    pub async fn connect(login: CfLogin, http: HttpClient) -> Result<Self> {
+    /// [`connect`](Self::connect) through `http` (to share its connection pools, settings and
+    /// request count).
+    pub async fn connect_with(login: CfLogin, http: HttpClient) -> Result<Self> {
         let login_url = match (&login.login_url, login.credentials.needs_token_endpoint()) {
             (Some(url), _) => Some(url.clone()),
             (None, true) => Some(discovery::discover(&login.api_url, &http).await?.login),

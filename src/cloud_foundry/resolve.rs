@@ -6,7 +6,7 @@
 use super::CloudFoundry;
 use super::paging::{Pages, list_url};
 use super::types::{Org, ServicePlan, Space};
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::model::{OrgId, SpaceId};
 
 /// Picks the one resource whose name matches `wanted` case-insensitively, preferring an exact
@@ -31,13 +31,17 @@ impl CloudFoundry {
         pick_by_name(&orgs, name, |o| &o.name)
             .cloned()
             .ok_or_else(|| Error::NotFound {
-                what: format!("Cloud Foundry org `{name}`"),
-                hint: "check the name with `cf orgs`; you must be a member of the org".into(),
+                resource: Resource::Organization,
+                name: format!("`{name}`"),
+                creatable: false,
+                detail: Some(
+                    "check the name (cf CLI: `cf orgs`); you must be a member of the org".into(),
+                ),
             })
     }
 
     /// The space called `name` (case-insensitive) in `org`.
-    pub async fn space(&self, org: &Org, name: &str) -> Result<Space> {
+    pub async fn space_in_org(&self, org: &Org, name: &str) -> Result<Space> {
         let url = list_url(
             self.api_url(),
             "/v3/spaces",
@@ -50,10 +54,11 @@ impl CloudFoundry {
         pick_by_name(&spaces, name, |s| &s.name)
             .cloned()
             .ok_or_else(|| Error::NotFound {
-                what: format!("space `{name}` in org `{}`", org.name),
-                hint: format!(
-                    "check the name with `cf spaces` after `cf target -o {}`; you need a role in the space",
-                    org.name
+                resource: Resource::Space,
+                name: format!("`{name}` in org `{}`", org.name),
+                creatable: false,
+                detail: Some(
+                    "check the name (cf CLI: `cf spaces`); you need a role in the space".into(),
                 ),
             })
     }
@@ -61,7 +66,7 @@ impl CloudFoundry {
     /// The space `space` of org `org`, both by name (two requests).
     pub async fn find_space(&self, org: &str, space: &str) -> Result<Space> {
         let org = self.org(org).await?;
-        self.space(&org, space).await
+        self.space_in_org(&org, space).await
     }
 
     /// The space with this GUID.

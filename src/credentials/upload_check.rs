@@ -171,8 +171,7 @@ fn check_tenant(uaa: Option<&Map<String, Value>>, tenant_zone: Option<&str>) -> 
         (Some(_), None) => CheckOutcome {
             check: UploadCheck::BelongsToTenant,
             status: CheckStatus::NotChecked,
-            detail: "not checked: give the tenant's subaccount subdomain (--tenant-zone)"
-                .to_owned(),
+            detail: "not checked: the tenant's subaccount subdomain was not given".to_owned(),
         },
         (Some(z), Some(t)) if z.eq_ignore_ascii_case(t.trim()) => {
             passed(UploadCheck::BelongsToTenant, format!("identity zone `{z}`"))

@@ -127,20 +127,25 @@ impl HttpClientBuilder {
     /// Builds the client.
     pub fn build(self) -> Result<HttpClient> {
         if self.retry.max_attempts == 0 {
-            return Err(Error::Config(
-                "retry policy max_attempts must be at least 1 (1 = no retries)".into(),
+            return Err(Error::config(
+                "the retry policy",
+                "max_attempts must be at least 1 (1 = no retries)",
             ));
         }
         if self.request_timeout.is_zero() || self.connect_timeout.is_zero() {
-            return Err(Error::Config("timeouts must be longer than zero".into()));
+            return Err(Error::config(
+                "the timeouts",
+                "they must be longer than zero",
+            ));
         }
         let user_agent = match &self.user_agent_suffix {
             Some(s) => format!("{USER_AGENT_BASE} {s}"),
             None => USER_AGENT_BASE.to_owned(),
         };
         if reqwest::header::HeaderValue::from_str(&user_agent).is_err() {
-            return Err(Error::Config(
-                "the User-Agent suffix must be visible ASCII text".into(),
+            return Err(Error::config(
+                "the User-Agent suffix",
+                "it must be visible ASCII text",
             ));
         }
         let settings = Settings {
@@ -203,7 +208,10 @@ fn base_builder(settings: &Settings) -> reqwest::ClientBuilder {
 }
 
 fn client_build_error(what: &str, e: &reqwest::Error) -> Error {
-    Error::Config(format!("cannot set up the {what}: {}", e.without_url_ref()))
+    Error::config(
+        format!("the {what}"),
+        format!("cannot set it up: {}", e.without_url_ref()),
+    )
 }
 
 /// `reqwest::Error::without_url` on a borrowed error, for messages.

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::{Region, SubaccountId};
-use crate::tier::{ProvisioningTier, TierFacts, provisioning_tier};
+use crate::error::Result;
+use crate::setup::{Environment, PlanRequest, Purpose, SetupPlan};
+use crate::tier::{ProvisioningDate, ProvisioningTier, TierFacts, provisioning_tier};
 
 /// A Cloud ALM tenant and the BTP subaccount that holds its Cloud ALM API instances.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,9 +37,10 @@ impl Tenant {
         }
     }
 
-    /// Sets the provisioning day.
-    pub fn provisioned_on(mut self, day: NaiveDate) -> Self {
-        self.provisioned_on = Some(day);
+    /// Sets the provisioning day (a `NaiveDate`, e.g. `"2023-01-15".parse()?`, or any
+    /// `DateTime`, counted by its UTC date).
+    pub fn provisioned_on(mut self, day: impl ProvisioningDate) -> Self {
+        self.provisioned_on = Some(day.utc_date());
         self
     }
 
@@ -61,6 +64,30 @@ impl Tenant {
     /// Everything the provisioning day tells, when it is known.
     pub fn tier_facts(&self) -> Option<TierFacts> {
         self.provisioned_on.map(TierFacts::for_date)
+    }
+
+    /// What remains to be done to get credentials for `purpose` in `environment` (pure: no
+    /// request is sent). With an unknown provisioning day the plan looks for what exists and
+    /// creates what is missing.
+    ///
+    /// ```
+    /// use calm_credentials::{Environment, Purpose, Region, Tenant};
+    /// let tenant = Tenant::new("acme", Region::Eu10).provisioned_on("2023-08-01".parse::<chrono::NaiveDate>()?);
+    /// let plan = tenant.plan(Purpose::TransportManagement, Environment::ServiceManager)?;
+    /// assert!(plan.creates_anything());
+    /// println!("{plan}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn plan(&self, purpose: Purpose, environment: Environment) -> Result<SetupPlan> {
+        SetupPlan::new(&self.plan_request(purpose, environment))
+    }
+
+    /// The plan request for `purpose` in `environment`, with default names.
+    pub(crate) fn plan_request(&self, purpose: Purpose, environment: Environment) -> PlanRequest {
+        match self.provisioned_on {
+            Some(day) => PlanRequest::for_date(day, purpose, environment),
+            None => PlanRequest::new(None, purpose, environment),
+        }
     }
 
     /// The token server URL of the subaccount (`https://<subdomain>.authentication.<region>.hana.ondemand.com`).

@@ -37,6 +37,7 @@ use crate::auth::TokenSource;
 use crate::credentials::ServiceKey;
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, Request, Response, check_url};
+use crate::setup::DEFAULT_OFFERING;
 
 /// A client of one subaccount's Service Manager.
 ///
@@ -56,6 +57,7 @@ pub struct ServiceManager {
     http: HttpClient,
     auth: TokenSource,
     base: Url,
+    offering: String,
 }
 
 impl fmt::Debug for ServiceManager {
@@ -71,10 +73,10 @@ impl ServiceManager {
     /// key's OAuth client.
     pub fn new(sm_key: &ServiceKey, http: HttpClient) -> Result<Self> {
         let base = sm_key.service_manager_url().ok_or_else(|| {
-            Error::Config(
-                "the key has no `sm_url`, so it is not a Service Manager binding; create a binding of the \
-                 `service-manager` offering with plan `subaccount-admin` and pass its credentials"
-                    .to_owned(),
+            Error::config(
+                "the Service Manager key",
+                "it has no `sm_url`, so it is not a Service Manager binding; create a binding of the \
+                 `service-manager` offering with plan `subaccount-admin` and pass its credentials",
             )
         })?;
         let auth = TokenSource::from_service_key(sm_key, &http)?;
@@ -90,7 +92,30 @@ impl ServiceManager {
                 reason: "it cannot carry a path; use https://service-manager.cfapps.<region>.hana.ondemand.com".to_owned(),
             });
         }
-        Ok(ServiceManager { http, auth, base })
+        Ok(ServiceManager {
+            http,
+            auth,
+            base,
+            offering: DEFAULT_OFFERING.to_owned(),
+        })
+    }
+
+    /// The same handle with every request, token requests included, sent through `http`.
+    pub(crate) fn rebind(self, http: HttpClient) -> Self {
+        ServiceManager {
+            auth: self.auth.with_transport(&http),
+            http,
+            ..self
+        }
+    }
+
+    /// The offering listed and discovered (default `SAPCloudALMAPIs`).
+    pub(crate) fn offering(&self) -> &str {
+        &self.offering
+    }
+
+    pub(crate) fn set_offering(&mut self, offering: String) {
+        self.offering = offering;
     }
 
     /// The base URL (`sm_url`).

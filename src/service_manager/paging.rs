@@ -179,8 +179,8 @@ impl<T: DeserializeOwned> Pager<T> {
 
 /// Query rendering fails only with [`Error::Config`]; hand out a copy on each call.
 fn clone_error(e: &Error) -> Error {
-    Error::Config(match e {
-        Error::Config(text) => text.clone(),
-        other => other.to_string(),
-    })
+    match e {
+        Error::Config { setting, reason } => Error::config(setting.clone(), reason.clone()),
+        other => Error::config("the listing query", other.to_string()),
+    }
 }

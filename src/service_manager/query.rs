@@ -143,10 +143,10 @@ impl Query {
         let mut parts = Vec::with_capacity(self.criteria.len());
         for c in &self.criteria {
             if !is_valid_key(&c.key) {
-                return Err(Error::Config(format!(
-                    "query key `{}` is not valid: use letters, digits, `-`, `_` and `/` only",
-                    c.key
-                )));
+                return Err(Error::config(
+                    format!("query key `{}`", c.key),
+                    "use letters, digits, `-`, `_` and `/` only",
+                ));
             }
             parts.push(c.to_string());
         }

@@ -292,6 +292,30 @@ pub struct SetupPlan {
     pub steps: Vec<Step>,
 }
 
+/// The plan as a user reads it: what for and where, then each step with its reason (and the
+/// instance parameters where one is created); manual steps are marked `[by hand]`.
+impl std::fmt::Display for SetupPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = match self.environment {
+            Environment::CloudFoundry => "a Cloud Foundry space (service key)",
+            Environment::ServiceManager => "the Service Manager (binding)",
+        };
+        write!(f, "{} via {place}", self.purpose.as_str())?;
+        if self.steps.is_empty() {
+            write!(f, "\n  nothing to do")?;
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let who = if step.is_manual() { " [by hand]" } else { "" };
+            write!(f, "\n  {}. {}{who}", i + 1, step.title())?;
+            write!(f, "\n     why: {}", step.reason())?;
+            if let Step::CreateInstance { parameters, .. } = step {
+                write!(f, "\n     parameters: {parameters}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl SetupPlan {
     /// Makes the plan. Names and parameters are validated here, before anything is sent.
     ///

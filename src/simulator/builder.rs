@@ -96,8 +96,21 @@ impl SimulatorBuilder {
 
     /// Binds the listeners on 127.0.0.1, seeds the world and starts serving.
     ///
-    /// Fails when a port is taken or two tenants share a subdomain.
-    pub async fn start(self) -> io::Result<Simulator> {
+    /// Fails when a port is taken ([`Error::Io`](crate::Error::Io)) or two tenants share a
+    /// subdomain ([`Error::Config`](crate::Error::Config)).
+    pub async fn start(self) -> crate::Result<Simulator> {
+        self.serve().await.map_err(|source| match source.kind() {
+            io::ErrorKind::InvalidInput => {
+                crate::Error::config("the simulator's tenants", source.to_string())
+            }
+            _ => crate::Error::Io {
+                path: "the simulator's listeners on 127.0.0.1".into(),
+                source,
+            },
+        })
+    }
+
+    async fn serve(self) -> io::Result<Simulator> {
         let mut specs = if self.without_defaults {
             Vec::new()
         } else {

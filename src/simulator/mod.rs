@@ -30,12 +30,19 @@
 //! authorities become `sapcloudalm!b1.<scope>` in tokens. Tokens are RS256 JWTs signed with an
 //! embedded, published, test-only key.
 //!
-//! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> calm_credentials::Result<()> {
 //! use calm_credentials::simulator::Simulator;
+//! use calm_credentials::Purpose;
 //! let sim = Simulator::start().await?;
-//! let key = sim.sm_key("calm-auto").expect("seeded tenant");
-//! println!("Service Manager at {}, client {}", sim.sm_url(), key["clientid"]);
+//! let tenant = sim.tenant("calm-auto")?;            // provisioned 2024-03-01: automatic tier
+//! let sm = sim.service_manager("calm-auto")?;       // a ServiceManager handle on its subaccount
+//! let got = sm.credentials(&tenant, Purpose::OperationsMonitoring).await?;
+//! assert_eq!(got.instance.name, "cloud-alm-api");
+//! let cf = sim.cloud_foundry().await?;              // a CloudFoundry handle, logged in
+//! let listed = cf.space("calm-auto", "dev").list().await?;
+//! assert_eq!(listed.len(), 1);
 //! # Ok(()) }
 //! ```
 
@@ -60,15 +67,19 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use url::Url;
 
+use crate::cloud_foundry::{CfCredentials, CfLogin, CloudFoundry, ConfigSource};
+use crate::credentials::ServiceKey;
+use crate::model::Tenant;
+use crate::service_manager::ServiceManager;
+
 pub use builder::SimulatorBuilder;
 pub use faults::{Fault, FaultRule, RetryAfter};
-pub use types::{
-    AsyncMode, CfLogin, PendingVisibility, RequestRecord, Server, TenantInfo, TenantSpec,
-};
+pub use types::{AsyncMode, PendingVisibility, RequestRecord, Server, TenantInfo, TenantSpec};
 
 use state::{CF_ZONE, Shared, World};
 
@@ -93,7 +104,7 @@ impl std::fmt::Debug for Shared {
 
 impl Simulator {
     /// Starts a simulator with the three default tenants on free ports.
-    pub async fn start() -> std::io::Result<Simulator> {
+    pub async fn start() -> crate::Result<Simulator> {
         Self::builder().start().await
     }
 
@@ -131,9 +142,40 @@ impl Simulator {
         self.shared.urls.token(zone)
     }
 
-    /// The Service Manager binding credentials of a tenant's subaccount:
-    /// `{"clientid", "clientsecret", "url", "sm_url", "xsappname"}`.
-    pub fn sm_key(&self, subdomain: &str) -> Option<Value> {
+    /// A seeded tenant as the crate models it: subdomain, region, subaccount and
+    /// provisioning day.
+    pub fn tenant(&self, subdomain: &str) -> crate::Result<Tenant> {
+        let info = self
+            .tenants()
+            .into_iter()
+            .find(|t| t.subdomain == subdomain)
+            .ok_or_else(|| unknown_tenant(subdomain))?;
+        Ok(Tenant::new(info.subdomain, info.region.as_str())
+            .subaccount(info.subaccount_id)
+            .provisioned_on(info.provisioned_on))
+    }
+
+    /// A [`ServiceManager`] handle on a tenant's subaccount, with its own transport.
+    pub fn service_manager(&self, subdomain: &str) -> crate::Result<ServiceManager> {
+        let key = self
+            .sm_key(subdomain)
+            .ok_or_else(|| unknown_tenant(subdomain))?;
+        ServiceManager::from_key(&key)
+    }
+
+    /// A [`CloudFoundry`] handle logged in as the simulator's one user (one request: `GET /`).
+    pub async fn cloud_foundry(&self) -> crate::Result<CloudFoundry> {
+        CloudFoundry::connect(self.cf_login()).await
+    }
+
+    /// The Service Manager binding credentials of a tenant's subaccount (`clientid`,
+    /// `clientsecret`, `url`, `sm_url`, `xsappname`).
+    pub fn sm_key(&self, subdomain: &str) -> Option<ServiceKey> {
+        let value = self.sm_key_json(subdomain)?;
+        ServiceKey::from_value(value).ok()
+    }
+
+    fn sm_key_json(&self, subdomain: &str) -> Option<Value> {
         let world = self.world();
         let t = &world.tenants[world.tenant_by_subdomain(subdomain)?];
         let xsappname = t.sm_client_id.trim_start_matches("sb-");
@@ -146,17 +188,35 @@ impl Simulator {
         }))
     }
 
-    /// How to log in to the Cloud Foundry API.
+    /// How to log in to the Cloud Foundry API as the simulator's one user (password grant),
+    /// targeting the first tenant's org and the space every org has (`dev`).
     pub fn cf_login(&self) -> CfLogin {
         let world = self.world();
+        let user = &world.auth.user;
+        let credentials = CfCredentials::Password {
+            username: user.username.clone(),
+            password: SecretString::from(user.password.clone()),
+            origin: user.origin.clone(),
+        };
         CfLogin {
             api_url: self.shared.urls.cf.clone(),
-            username: world.auth.user.username.clone(),
-            password: world.auth.user.password.clone(),
-            origin: world.auth.user.origin.clone(),
-            space: seed::SPACE.to_owned(),
-            orgs: world.cf_orgs.iter().map(|o| o.name.clone()).collect(),
+            credentials,
+            credentials_from: ConfigSource::Explicit,
+            login_url: None,
+            org: world.cf_orgs.first().map(|o| o.name.clone()),
+            org_guid: None,
+            space: Some(seed::SPACE.to_owned()),
+            space_guid: None,
         }
+    }
+
+    /// The names of the Cloud Foundry orgs (one per tenant).
+    pub fn cf_orgs(&self) -> Vec<String> {
+        self.world()
+            .cf_orgs
+            .iter()
+            .map(|o| o.name.clone())
+            .collect()
     }
 
     /// Every request served so far, in order.
@@ -172,6 +232,11 @@ impl Simulator {
     /// Adds a fault rule; rules are tried in the order added.
     pub fn inject(&self, rule: FaultRule) {
         self.shared.faults.lock().expect("fault lock").push(rule);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().expect("fault lock").clear();
     }
 
     /// Lifetime of tokens issued from now on.
@@ -218,21 +283,33 @@ impl Simulator {
                     "subdomain": t.subdomain, "provisioned_on": t.provisioned_on.to_string(),
                     "region": t.region, "tier": t.tier_name, "subaccount_id": t.subaccount_id,
                     "zone_id": t.zone_id, "token_url": self.token_url(&t.subdomain).as_str(),
-                    "cf_org": t.cf_org, "cf_space": t.cf_space, "sm_key": self.sm_key(&t.subdomain),
+                    "cf_org": t.cf_org, "cf_space": t.cf_space, "sm_key": self.sm_key_json(&t.subdomain),
                 })
             })
             .collect();
-        let cf = self.cf_login();
+        let world = self.world();
+        let user = &world.auth.user;
+        let orgs: Vec<&str> = world.cf_orgs.iter().map(|o| o.name.as_str()).collect();
         json!({
             "sm_url": self.sm_url().as_str(),
             "cf_api_url": self.cf_api_url().as_str(),
             "cf_token_url": self.token_url(CF_ZONE).as_str(),
             "tenants": tenants,
             "cf_login": {
-                "api_url": cf.api_url.as_str(), "username": cf.username, "password": cf.password,
-                "origin": cf.origin, "space": cf.space, "orgs": cf.orgs,
+                "api_url": self.cf_api_url().as_str(), "username": user.username,
+                "password": user.password, "origin": user.origin, "space": seed::SPACE,
+                "orgs": orgs,
             },
         })
+    }
+}
+
+fn unknown_tenant(subdomain: &str) -> crate::Error {
+    crate::Error::NotFound {
+        resource: crate::Resource::Endpoint,
+        name: format!("simulated tenant `{subdomain}`"),
+        creatable: false,
+        detail: Some("seed it with SimulatorBuilder::tenant".to_owned()),
     }
 }
 

@@ -2,7 +2,6 @@
 
 use chrono::NaiveDate;
 use serde::Deserialize;
-use url::Url;
 
 /// Which of the simulated servers answered a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,37 +100,6 @@ pub struct TenantInfo {
     pub cf_org: String,
     /// Name of the CF space that holds the seeded instance (`dev`).
     pub cf_space: String,
-}
-
-/// How to log in to the simulated Cloud Foundry API. `Debug` leaves the password out.
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CfLogin {
-    /// The CF API root (`GET /` discovery).
-    pub api_url: Url,
-    /// The single CF user's name.
-    pub username: String,
-    /// The user's password (password grant, client `cf` with an empty secret).
-    pub password: String,
-    /// Identity provider origin to send as `login_hint`, when the user needs one.
-    pub origin: Option<String>,
-    /// Space name present in every org.
-    pub space: String,
-    /// Org names the user can see, one per tenant.
-    pub orgs: Vec<String>,
-}
-
-impl std::fmt::Debug for CfLogin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CfLogin")
-            .field("api_url", &self.api_url.as_str())
-            .field("username", &self.username)
-            .field("password", &"[REDACTED]")
-            .field("origin", &self.origin)
-            .field("space", &self.space)
-            .field("orgs", &self.orgs)
-            .finish()
-    }
 }
 
 /// One request the simulator served.

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use calm_credentials::Purpose;
 use calm_credentials::client::{Provenance, RetrieveOptions};
 use calm_credentials::cloud_foundry::{CfLogin, CloudFoundry, Space};
 use calm_credentials::http::{HttpClient, RetryPolicy};
@@ -13,7 +14,6 @@ use calm_credentials::service_manager::ServiceManager;
 use calm_credentials::setup::DEFAULT_OFFERING;
 use calm_credentials::simulator::{Server, Simulator};
 use calm_credentials::wait::WaitOptions;
-use calm_credentials::{Purpose, ServiceKey};
 use chrono::NaiveDate;
 use secrecy::SecretString;
 
@@ -47,22 +47,45 @@ pub fn http() -> HttpClient {
 
 /// A Service Manager client for a tenant, from the simulator's SM key (cold token).
 pub fn sm_for(sim: &Simulator, subdomain: &str, http: HttpClient) -> ServiceManager {
-    let key = ServiceKey::from_value(sim.sm_key(subdomain).unwrap()).unwrap();
-    ServiceManager::new(&key, http).unwrap()
+    sim.service_manager(subdomain).unwrap().with_http(http)
+}
+
+/// The simulator's Cloud Foundry user: name, password and origin, in plain text (for tests
+/// that send raw requests).
+pub struct CfUser {
+    pub username: String,
+    pub password: String,
+    pub origin: Option<String>,
+}
+
+pub fn cf_user(sim: &Simulator) -> CfUser {
+    use secrecy::ExposeSecret;
+    match sim.cf_login().credentials {
+        calm_credentials::cloud_foundry::CfCredentials::Password {
+            username,
+            password,
+            origin,
+        } => CfUser {
+            username,
+            password: password.expose_secret().to_owned(),
+            origin,
+        },
+        other => panic!("the simulator logs in with a password, not {other:?}"),
+    }
 }
 
 /// A Cloud Foundry client logged in as the simulator's user (cold token; discovery done).
 pub async fn cf_for(sim: &Simulator, http: HttpClient) -> CloudFoundry {
-    let l = sim.cf_login();
+    let l = cf_user(sim);
     let mut b = CfLogin::builder()
-        .api_url(l.api_url.as_str())
+        .api_url(sim.cf_api_url().as_str())
         .password(l.username, SecretString::from(l.password))
         .env(HashMap::new())
         .config_file(None);
     if let Some(origin) = l.origin {
         b = b.origin(origin);
     }
-    CloudFoundry::connect(b.build().unwrap(), http)
+    CloudFoundry::connect_with(b.build().unwrap(), http)
         .await
         .unwrap()
 }
@@ -159,7 +182,7 @@ pub async fn sm_inventory(sm: &ServiceManager) -> Vec<(String, usize)> {
             .await
             .unwrap()
             .into_iter()
-            .map(|l| (l.instance.name, l.bindings.len()))
+            .map(|l| (l.instance.name, l.credentials.len()))
             .collect();
     all.sort();
     all

@@ -8,7 +8,6 @@ use crate::client::outcome::{CredentialSummary, InstanceSummary};
 use crate::error::Result;
 use crate::model::{OfferingId, PlanId};
 use crate::service_manager::{Binding, Instance, ListFilter, Query, Readiness, ServiceManager};
-use crate::setup::DEFAULT_OFFERING;
 
 /// An instance and its bindings, without secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -18,11 +17,11 @@ pub struct InstanceListing {
     pub instance: InstanceSummary,
     /// `ready`, `creating` (or the platform's state word) or `failed: <reason>`.
     pub state: String,
-    /// Its bindings, oldest first.
-    pub bindings: Vec<CredentialSummary>,
+    /// Its bindings or service keys, oldest first.
+    pub credentials: Vec<CredentialSummary>,
 }
 
-/// Every instance of offering `offering` (e.g. [`DEFAULT_OFFERING`]) with its bindings, oldest
+/// Every instance of offering `offering` (e.g. [`DEFAULT_OFFERING`](crate::setup::DEFAULT_OFFERING)) with its bindings, oldest
 /// first. Four requests when instances exist; an offering that is not entitled gives an empty
 /// list.
 pub async fn list(sm: &ServiceManager, offering: &str) -> Result<Vec<InstanceListing>> {
@@ -31,7 +30,7 @@ pub async fn list(sm: &ServiceManager, offering: &str) -> Result<Vec<InstanceLis
         .into_iter()
         .map(|(instance, bindings)| InstanceListing {
             state: state_word(instance.readiness()),
-            bindings: bindings
+            credentials: bindings
                 .iter()
                 .map(|b| credential_summary(b, Some(&instance.name)))
                 .collect(),
@@ -41,12 +40,12 @@ pub async fn list(sm: &ServiceManager, offering: &str) -> Result<Vec<InstanceLis
 }
 
 /// Every binding of every SAP Cloud ALM API instance in the subaccount (offering
-/// [`DEFAULT_OFFERING`]), oldest first: where automatically generated credentials show up.
+/// [`DEFAULT_OFFERING`](crate::setup::DEFAULT_OFFERING)), oldest first: where automatically generated credentials show up.
 pub async fn discover(sm: &ServiceManager) -> Result<Vec<CredentialSummary>> {
-    let mut all: Vec<CredentialSummary> = list(sm, DEFAULT_OFFERING)
+    let mut all: Vec<CredentialSummary> = list(sm, sm.offering())
         .await?
         .into_iter()
-        .flat_map(|l| l.bindings)
+        .flat_map(|l| l.credentials)
         .collect();
     all.sort_by_key(|c| (c.created_at.is_none(), c.created_at));
     Ok(all)

@@ -11,7 +11,7 @@ use super::{credential_summary, found, note, summary_of};
 use crate::client::RetrieveOptions;
 use crate::client::outcome::{CredentialSummary, InstanceSummary};
 use crate::credentials::ServiceKey;
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::service_manager::{Binding, LabelChange, ListFilter, Query, ServiceManager};
 use crate::setup::{validate_credential_name, validate_instance_name};
 use crate::verify::{Verification, verify};
@@ -110,22 +110,23 @@ pub async fn rotate(
     validate_instance_name(&req.instance)?;
     validate_credential_name("binding", &req.new_binding)?;
     if req.new_binding == req.old_binding {
-        return Err(Error::Config(
-            "the new binding needs another name than the old one".to_owned(),
+        return Err(Error::config(
+            "the rotation",
+            "the new binding needs another name than the old one",
         ));
     }
     let instance = sm
         .find_instance(&req.instance)
         .await?
-        .ok_or_else(|| missing(format!("instance `{}`", req.instance)))?;
+        .ok_or_else(|| missing(Resource::Instance, format!("`{}`", req.instance)))?;
     let old = sm
         .find_binding(&instance.id, &req.old_binding)
         .await?
         .ok_or_else(|| {
-            missing(format!(
-                "binding `{}` of instance `{}`",
-                req.old_binding, req.instance
-            ))
+            missing(
+                Resource::Binding,
+                format!("`{}` of instance `{}`", req.old_binding, req.instance),
+            )
         })?;
     found(opts, &format!("binding `{}`", old.name));
     let ensure = Ensure::new(sm, opts);
@@ -173,7 +174,7 @@ pub async fn retire_stale(
     let inst = sm
         .find_instance(instance)
         .await?
-        .ok_or_else(|| missing(format!("instance `{instance}`")))?;
+        .ok_or_else(|| missing(Resource::Instance, format!("`{instance}`")))?;
     let filter = ListFilter::field(Query::new().eq("service_instance_id", inst.id.as_str()))
         .label(Query::new().eq(ROTATION_STATE_LABEL, STALE));
     let now = Utc::now();
@@ -259,9 +260,13 @@ async fn retire(
     Ok(Retirement::Kept { retire_after })
 }
 
-fn missing(what: String) -> Error {
+fn missing(resource: Resource, name: String) -> Error {
     Error::NotFound {
-        what,
-        hint: "check the names with `calm sm list`".to_owned(),
+        resource,
+        name,
+        creatable: false,
+        detail: Some(
+            "list the instances and bindings of the subaccount to check the names".to_owned(),
+        ),
     }
 }

@@ -79,10 +79,10 @@ impl CfCredentials {
             return Ok(TokenSource::static_token(access_token.clone()));
         }
         let token_url = token_url.ok_or_else(|| {
-            crate::Error::Config(format!(
-                "the {} grant needs the login server's token endpoint",
-                self.grant_name()
-            ))
+            crate::Error::config(
+                format!("the {} grant", self.grant_name()),
+                "it needs the login server's token endpoint",
+            )
         })?;
         match self {
             CfCredentials::ClientCredentials {

@@ -228,8 +228,9 @@ impl CfLoginBuilder {
         };
         let merged = upper.over(lower);
         let api_text = merged.api_url.ok_or_else(|| {
-            Error::Config(
-                "no Cloud Foundry API URL: pass one, set CF_API_URL, or run `cf api <url>`".into(),
+            Error::config(
+                "the Cloud Foundry API URL",
+                "none was given: pass one, set CF_API_URL, or target one with the cf CLI (`cf api <url>`)",
             )
         })?;
         let api_url = parse_url(&api_text, "Cloud Foundry API URL")?;
@@ -285,10 +286,10 @@ fn parse_url(text: &str, field: &str) -> Result<Url> {
 }
 
 fn no_credentials() -> Error {
-    Error::Config(
-        "no Cloud Foundry credentials: pass them, set CF_USERNAME and CF_PASSWORD (or CF_CLIENT_ID and CF_CLIENT_SECRET, \
-         CF_REFRESH_TOKEN, CF_ACCESS_TOKEN), or run `cf login`"
-            .into(),
+    Error::config(
+        "the Cloud Foundry login",
+        "no credentials were given: pass them, set CF_USERNAME and CF_PASSWORD (or CF_CLIENT_ID and CF_CLIENT_SECRET, \
+         CF_REFRESH_TOKEN, CF_ACCESS_TOKEN), or log in with the cf CLI (`cf login`)",
     )
 }
 

@@ -5,7 +5,7 @@ use super::filter::Query;
 use super::listing::{Listing, Problem};
 use super::service::Service;
 use crate::credentials::service_key::ServiceKey;
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 
 /// The service a [`Query`] selected.
 #[derive(Clone, Debug)]
@@ -114,8 +114,10 @@ impl Listing {
              Kubernetes: a ServiceBinding mounted under SERVICE_BINDING_ROOT), or adjust the query.",
         );
         Error::NotFound {
-            what: format!("a bound service with {query}"),
-            hint,
+            resource: Resource::InjectedService,
+            name: format!("with {query}"),
+            creatable: false,
+            detail: Some(hint),
         }
     }
 
@@ -140,8 +142,9 @@ impl Listing {
 
 fn check_query(query: &Query) -> Result<()> {
     if query.is_empty() {
-        return Err(Error::Config(
-            "the service query has no condition and matches nothing (as in @sap/xsenv); give a name, label, tag or plan".into(),
+        return Err(Error::config(
+            "the service query",
+            "it has no condition and matches nothing (as in @sap/xsenv); give a name, label, tag or plan",
         ));
     }
     Ok(())

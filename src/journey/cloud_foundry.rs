@@ -1,0 +1,171 @@
+//! The Cloud Foundry handle's constructors, the space handle and its journeys.
+
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use super::builder::CredentialsBuilder;
+use crate::client::service_manager::InstanceListing;
+use crate::client::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
+use crate::cloud_foundry::inventory::summaries;
+use crate::cloud_foundry::{CfLogin, CloudFoundry, Space};
+use crate::error::Result;
+use crate::http::HttpClient;
+use crate::model::{SpaceId, Tenant};
+use crate::setup::{PlanRequest, Purpose};
+
+impl CloudFoundry {
+    /// Connects with its own transport: finds the login server (`GET /`, skipped when the login
+    /// already names it or carries an access token) and prepares the token source for the
+    /// login's grant. No token is requested until the first call.
+    pub async fn connect(login: CfLogin) -> Result<Self> {
+        Self::connect_with(login, HttpClient::new()?).await
+    }
+
+    /// The space `space` of org `org` (names compared case-insensitively). Sends nothing: the
+    /// names are resolved by the first journey that needs them, once per handle.
+    pub fn space(&self, org: impl Into<String>, space: impl Into<String>) -> CfSpace {
+        CfSpace::new(
+            self.clone(),
+            Target::Named {
+                org: org.into(),
+                space: space.into(),
+            },
+        )
+    }
+
+    /// The space with this GUID (for example from the cf CLI's target): no lookup at all.
+    pub fn space_by_id(&self, guid: impl Into<SpaceId>) -> CfSpace {
+        let guid = guid.into();
+        let known = Space::new(guid.clone(), guid.as_str());
+        CfSpace::new(self.clone(), Target::Known(known))
+    }
+}
+
+/// How the space was named.
+#[derive(Debug, Clone)]
+enum Target {
+    Named { org: String, space: String },
+    Known(Space),
+}
+
+/// A Cloud Foundry space: where the legacy path keeps an instance and its service keys.
+///
+/// Made by [`CloudFoundry::space`] or [`CloudFoundry::space_by_id`]; cheap to clone (clones
+/// share the connection and the resolved space), `Send + Sync`.
+///
+/// ```no_run
+/// # async fn run(login: calm_credentials::CfLogin, tenant: calm_credentials::Tenant)
+/// # -> calm_credentials::Result<()> {
+/// use calm_credentials::{CloudFoundry, Purpose};
+/// let cf = CloudFoundry::connect(login).await?;
+/// let dev = cf.space("ACME-Org", "dev");
+/// let got = dev
+///     .credentials(&tenant, Purpose::OperationsMonitoring)
+///     .instance("calm-api")
+///     .name("calm-key")
+///     .await?;
+/// println!("{}", got.key.redacted_json());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CfSpace {
+    cf: CloudFoundry,
+    target: Target,
+    resolved: Arc<OnceCell<Space>>,
+}
+
+impl fmt::Debug for CfSpace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CfSpace")
+            .field("target", &self.target)
+            .field("resolved", &self.resolved.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CfSpace {
+    fn new(cf: CloudFoundry, target: Target) -> Self {
+        let resolved = match &target {
+            Target::Known(space) => Arc::new(OnceCell::new_with(Some(space.clone()))),
+            Target::Named { .. } => Arc::new(OnceCell::new()),
+        };
+        CfSpace {
+            cf,
+            target,
+            resolved,
+        }
+    }
+
+    /// The connection this space is reached through.
+    pub fn cloud_foundry(&self) -> &CloudFoundry {
+        &self.cf
+    }
+
+    /// The space's GUID: looked up by org and space name the first time (two requests).
+    pub async fn guid(&self) -> Result<SpaceId> {
+        Ok(self.resolve().await?.guid.clone())
+    }
+
+    /// Finds, and when allowed creates, the instance and service key `purpose` needs for
+    /// `tenant` in this space. See [`CredentialsBuilder`] for the settings and defaults.
+    pub fn credentials(&self, tenant: &Tenant, purpose: Purpose) -> CredentialsBuilder<'_> {
+        CredentialsBuilder::in_space(self, tenant, purpose)
+    }
+
+    /// The SAP Cloud ALM API instances in the space with their service keys (no secrets).
+    pub async fn list(&self) -> Result<Vec<InstanceListing>> {
+        let space = self.resolve().await?;
+        let inventory = self.cf.inventory(space).await?;
+        Ok(inventory
+            .iter()
+            .map(|entry| {
+                let instance = &entry.instance;
+                let state = match &instance.last_operation {
+                    None => "ready".to_owned(),
+                    Some(op) if op.is_failed() => format!("failed: {} {}", op.kind, op.state),
+                    Some(op) if op.is_pending() => format!("{} {}", op.kind, op.state),
+                    Some(_) => "ready".to_owned(),
+                };
+                InstanceListing {
+                    instance: InstanceSummary::new(
+                        instance.guid.clone(),
+                        instance.name.clone(),
+                        instance.created_at,
+                    ),
+                    state,
+                    credentials: summaries(entry),
+                }
+            })
+            .collect())
+    }
+
+    /// Every service key of every SAP Cloud ALM API instance in the space (no secrets).
+    pub async fn discover(&self) -> Result<Vec<CredentialSummary>> {
+        let space = self.resolve().await?;
+        self.cf.discover(space).await
+    }
+
+    /// Carries out the plan for `req` in this space.
+    pub(crate) async fn retrieve(
+        &self,
+        req: &PlanRequest,
+        opts: &RetrieveOptions,
+    ) -> Result<Retrieved> {
+        let space = self.resolve().await?;
+        crate::client::cloud_foundry::retrieve_in(&self.cf, space, req, opts).await
+    }
+
+    /// The space, looked up once per handle.
+    pub(crate) async fn resolve(&self) -> Result<&Space> {
+        self.resolved
+            .get_or_try_init(|| async {
+                match &self.target {
+                    Target::Known(space) => Ok(space.clone()),
+                    Target::Named { org, space } => self.cf.find_space(org, space).await,
+                }
+            })
+            .await
+    }
+}
