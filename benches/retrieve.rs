@@ -8,15 +8,18 @@
 //! [`IN_FLIGHT`] tenants in flight (`buffer_unordered`); the simulator shares the runtime and
 //! the machine's cores with the clients, so both sides pay the same server cost.
 //!
-//! - `warm`: the Service Manager clients (crate) and bearer tokens (baseline) are made once,
-//!   outside the timed loop, and a token is fetched per tenant before timing; the timed part is
+//! - `warm`: the Service Manager handles (crate) and bearer tokens (baseline) are made once,
+//!   outside the timed loop, and each handle gets its token (one untimed journey) before
+//!   timing; the timed part is
 //!   the two requests per tenant: `GET /v1/service_instances?fieldQuery=name eq '…'` and
 //!   `GET /v1/service_bindings?fieldQuery=service_instance_id eq '…' and name eq '…'`. The setup
 //!   checks with the simulator's request log that the crate sends exactly these two requests
 //!   per tenant (and panics otherwise), so crate and baseline do the same work on the wire.
-//! - `cold`: each iteration starts from the Service Manager keys: a new token source per
-//!   tenant, so three requests per tenant (token, instance, binding); the baseline posts the
-//!   same client-credentials form to the token endpoint first.
+//! - `cold`: each iteration starts without a token: a new handle per tenant, made from the warm
+//!   one with `ServiceManager::with_http` (the same key, a token source of its own, the shared
+//!   transport), so three requests per tenant (token, instance, binding); the baseline posts
+//!   the same client-credentials form to the token endpoint first. The setup checks with the
+//!   request log that every cold handle asks for its own token.
 //!
 //! Both sides share one connection pool across all tenants (one `HttpClient` / one
 //! `reqwest::Client`). Run with `cargo bench --features simulator --bench retrieve`.
@@ -24,12 +27,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use calm_credentials::client::RetrieveOptions;
-use calm_credentials::client::service_manager::retrieve;
-use calm_credentials::http::HttpClient;
-use calm_credentials::service_manager::ServiceManager;
 use calm_credentials::simulator::{RequestRecord, Server, Simulator, TenantSpec};
-use calm_credentials::{ClientAuth, Environment, PlanRequest, Purpose, ServiceKey, TokenSource};
+use calm_credentials::{
+    ClientAuth, CredentialsBuilder, HttpClient, Purpose, ServiceKey, ServiceManager, Tenant,
+    TokenSource,
+};
 use chrono::NaiveDate;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::stream::{self, StreamExt};
@@ -48,14 +50,16 @@ const INSTANCE: &str = "cloud-alm-api";
 const BINDING: &str = "cloud-alm-api-binding";
 
 /// One tenant as both sides see it.
-struct Tenant {
-    /// The tenant's Service Manager key (the cold runs start from it).
+struct Subaccount {
+    /// The tenant's Service Manager key (the baseline's cold runs start from it).
     key: ServiceKey,
     /// `sm_url`.
     sm_url: Url,
-    /// Crate: a Service Manager client whose token source already holds a token.
+    /// The tenant, with its provisioning day.
+    tenant: Tenant,
+    /// Crate: a Service Manager handle whose token source already holds a token.
     sm: ServiceManager,
-    /// Baseline: the same token, as a bare bearer string.
+    /// Baseline: a token of the same client, as a bare bearer string.
     bearer: String,
 }
 
@@ -64,18 +68,14 @@ struct World {
     sim: Simulator,
     http: HttpClient,
     reqwest: reqwest::Client,
-    tenants: Vec<Tenant>,
+    tenants: Vec<Subaccount>,
 }
 
-fn request() -> PlanRequest {
-    let date = NaiveDate::from_ymd_opt(2024, 3, 1).expect("valid date");
-    PlanRequest::for_date(
-        date,
-        Purpose::OperationsMonitoring,
-        Environment::ServiceManager,
-    )
-    .instance_name(INSTANCE)
-    .credential_name(BINDING)
+/// The journey: the generated instance and binding, by name, find only.
+fn journey<'a>(sm: &'a ServiceManager, tenant: &Tenant) -> CredentialsBuilder<'a> {
+    sm.credentials(tenant, Purpose::OperationsMonitoring)
+        .instance(INSTANCE)
+        .name(BINDING)
 }
 
 async fn world(n: usize) -> World {
@@ -90,6 +90,7 @@ async fn world(n: usize) -> World {
     for info in sim.tenants() {
         let key = sim.sm_key(&info.subdomain).expect("seeded tenant");
         let sm_url = key.service_manager_url().expect("sm_url").clone();
+        let tenant = sim.tenant(&info.subdomain).expect("seeded tenant");
         let tokens = TokenSource::from_service_key(&key, &http).expect("token source");
         let bearer = tokens
             .token()
@@ -98,11 +99,15 @@ async fn world(n: usize) -> World {
             .secret()
             .expose_secret()
             .to_owned();
-        let sm = ServiceManager::with_base_url(sm_url.clone(), tokens, http.clone())
-            .expect("service manager");
-        tenants.push(Tenant {
+        let sm = ServiceManager::from_key(&key)
+            .expect("service manager")
+            .with_http(http.clone());
+        // Gets the handle its token, untimed.
+        journey(&sm, &tenant).await.expect("crate warm-up");
+        tenants.push(Subaccount {
             key,
             sm_url,
+            tenant,
             sm,
             bearer,
         });
@@ -117,35 +122,25 @@ async fn world(n: usize) -> World {
 
 // --- the crate -------------------------------------------------------------------------------
 
-/// Crate, warm: `retrieve` with every tenant's prepared client; returns the client ids seen.
+/// Crate, warm: the journey with every tenant's prepared handle; returns the tenants served.
 async fn crate_warm(w: &World) -> usize {
-    let req = request();
-    let opts = RetrieveOptions::default();
     stream::iter(&w.tenants)
-        .map(|t| {
-            let (req, opts) = (&req, &opts);
-            async move {
-                let got = retrieve(&t.sm, req, opts).await.expect("crate retrieve");
-                black_box(got.key.client_id().len())
-            }
+        .map(|t| async move {
+            let got = journey(&t.sm, &t.tenant).await.expect("crate retrieve");
+            black_box(got.key.client_id().len())
         })
         .buffer_unordered(IN_FLIGHT)
         .fold(0, |n, _| async move { n + 1 })
         .await
 }
 
-/// Crate, cold: a new token source and client per tenant, then `retrieve`.
+/// Crate, cold: a new handle (and so a new token source) per tenant, then the journey.
 async fn crate_cold(w: &World) -> usize {
-    let req = request();
-    let opts = RetrieveOptions::default();
     stream::iter(&w.tenants)
-        .map(|t| {
-            let (req, opts) = (&req, &opts);
-            async move {
-                let sm = ServiceManager::new(&t.key, w.http.clone()).expect("service manager");
-                let got = retrieve(&sm, req, opts).await.expect("crate retrieve");
-                black_box(got.key.client_id().len())
-            }
+        .map(|t| async move {
+            let sm = t.sm.clone().with_http(w.http.clone());
+            let got = journey(&sm, &t.tenant).await.expect("crate retrieve");
+            black_box(got.key.client_id().len())
         })
         .buffer_unordered(IN_FLIGHT)
         .fold(0, |n, _| async move { n + 1 })

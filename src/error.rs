@@ -365,6 +365,13 @@ impl Error {
     }
 }
 
+/// A date that does not read as `YYYY-MM-DD`.
+impl From<chrono::ParseError> for Error {
+    fn from(e: chrono::ParseError) -> Self {
+        Error::config("the date", format!("{e}; write it as YYYY-MM-DD"))
+    }
+}
+
 impl From<ApiError> for Error {
     fn from(e: ApiError) -> Self {
         Error::Api(Box::new(e))

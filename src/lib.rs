@@ -4,86 +4,123 @@
 //! tenant's provisioning date what SAP already generated, find it, create what is missing, check
 //! that it works, and hand it over without leaking a secret.
 //!
+//! ## Quick start
+//!
+//! Against the built-in simulator (feature `simulator`), so this runs as it is; against SAP,
+//! build the handle with [`ServiceManager::from_key`] from a Service Manager key (plan
+//! `subaccount-admin`) or [`ServiceManager::from_env`].
+//!
+//! ```
+//! use calm_credentials::prelude::*;
+//! use calm_credentials::simulator::Simulator;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> calm_credentials::Result<()> {
+//! let sim = Simulator::start().await?;
+//! let sm: ServiceManager = sim.service_manager("calm-monitoring")?;
+//!
+//! // Provisioned 2023-08-01: SAP generated monitoring credentials only.
+//! let tenant = Tenant::new("calm-monitoring", Region::Eu10).provisioned_on("2023-08-01".parse()?);
+//! assert_eq!(tenant.tier(), Some(ProvisioningTier::MonitoringOnly));
+//!
+//! // Monitoring: the generated credentials are found.
+//! let monitoring = sm.credentials(&tenant, Purpose::OperationsMonitoring).await?;
+//! assert_eq!(monitoring.credential_provenance, Provenance::Found);
+//!
+//! // Transport management: an instance with the imp-cdm scopes and a binding are created.
+//! let transport = sm
+//!     .credentials(&tenant, Purpose::TransportManagement)
+//!     .instance("calm-transport")
+//!     .name("calm-transport-key")
+//!     .create_missing()
+//!     .await?;
+//! assert_eq!(transport.credential_provenance, Provenance::Created);
+//! println!("{}", transport.key.redacted_json()); // secrets only through `expose_json()`
+//!
+//! // What went wrong, for a program: a kind, not a message.
+//! let missing = sm.credentials(&tenant, Purpose::TransportManagement).instance("other").await;
+//! assert_eq!(missing.unwrap_err().kind(), ErrorKind::NotFound);
+//! # Ok(()) }
+//! ```
+//!
+//! The plan alone is pure: `tenant.plan(purpose, environment)` says what remains to be done
+//! without sending anything ([`SetupPlan`] prints as a numbered list with reasons). A Cloud
+//! Foundry space works the same way: `CloudFoundry::connect(login).await?.space(org, space)`
+//! gives a [`CfSpace`] with the same journeys. Credentials injected into a running program are
+//! read with [`ServiceKey::from_platform`] (or [`runtime`] for other queries).
+//!
 //! ## Map of the crate
 //!
-//! | Module | What it holds |
+//! Data flows from the provisioning date to a plan, from the plan through one executor to a
+//! platform, and from the platform back as a [`ServiceKey`]:
+//!
+//! ```text
+//! Tenant ─► provisioning_tier ─► SetupPlan (pure) ─► journey executor ─► ServiceManager | CfSpace
+//!                                                                            │
+//!                                Retrieved { key: ServiceKey, provenance } ◄─┘
+//! ```
+//!
+//! | Module (private unless linked) | What it holds |
 //! |---|---|
-//! | [`tier`] | [`provisioning_tier`] and [`TierFacts`]: what the provisioning date decides (pure) |
-//! | [`setup`] | [`SetupPlan`]: purpose + environment + tier → ordered steps; instance parameters; name rules (pure) |
-//! | [`credentials`] | [`ServiceKey`] parsing, redaction, the Landscape Management upload checks |
-//! | [`model`] | tenants, regions, id newtypes |
-//! | [`http`] | the transport: timeouts, retries, `Retry-After`, URL policy, wire errors |
-//! | [`auth`] | token sources (client credentials, X.509, Cloud Foundry grants) and their cache |
-//! | [`mod@verify`] | "Test Service Key": does a key get a token, with which scopes |
-//! | [`service_manager`] | the SAP Service Manager API (recommended path) |
-//! | [`cloud_foundry`] | the Cloud Foundry v3 API (legacy path) |
-//! | [`client`] | the journeys: retrieve (find or create), discover, list, rotate |
-//! | [`wait`] | deadlines, backoff and progress events for asynchronous platform operations |
-//! | [`error`] | the one [`Error`] type |
-//! | `simulator` (feature `simulator`) | loopback stand-in for the token server, Service Manager and Cloud Foundry API |
-//!
-//! ## Example
-//!
-//! ```
-//! use calm_credentials::{provisioning_tier, Environment, PlanRequest, ProvisioningTier,
-//!                        Purpose, SetupPlan, Step};
-//! use chrono::NaiveDate;
-//!
-//! let day = NaiveDate::from_ymd_opt(2023, 8, 1).unwrap();
-//! assert_eq!(provisioning_tier(day), ProvisioningTier::MonitoringOnly);
-//!
-//! // Monitoring credentials were generated: nothing to create.
-//! let monitoring = PlanRequest::for_date(day, Purpose::OperationsMonitoring,
-//!                                        Environment::ServiceManager);
-//! assert!(!SetupPlan::new(&monitoring)?.creates_anything());
-//!
-//! // Transport management needs a new instance with the imp-cdm scopes, and a binding.
-//! let transport = PlanRequest::for_date(day, Purpose::TransportManagement,
-//!                                       Environment::ServiceManager);
-//! let plan = SetupPlan::new(&transport)?;
-//! assert!(matches!(&plan.steps[0], Step::CreateInstance { parameters, .. }
-//!     if parameters["xs-security"]["authorities"][0]
-//!         == "$XSMASTERAPPNAME.imp-cdm-feature-display-ui"));
-//! # Ok::<(), calm_credentials::Error>(())
-//! ```
+//! | `tier` | [`provisioning_tier`] and [`TierFacts`]: what the provisioning date decides (pure) |
+//! | `setup` | [`SetupPlan`], [`Purpose`], [`InstanceParameters`], name rules (pure) |
+//! | `model` | [`Tenant`], [`Region`], id newtypes |
+//! | `credentials` | [`ServiceKey`], redaction, [`upload_checks`]; [`runtime`]: injected credentials |
+//! | `journey` | the platform handles' journeys: [`CredentialsBuilder`], [`CfSpace`], rotation |
+//! | `client` | the executor behind the journeys: get-or-create, generated credentials, waiting |
+//! | `service_manager`, `cloud_foundry` | the handles [`ServiceManager`], [`CloudFoundry`] and their typed wire clients |
+//! | `http`, `auth` | transport ([`HttpClient`], [`RetryPolicy`]) and token sources ([`TokenSource`]) |
+//! | `verify` | "Test Service Key": [`verify`](fn@verify) |
+//! | `error` | the one [`Error`] type, [`ErrorKind`] |
+//! | [`simulator`] (feature `simulator`) | loopback stand-in for the token server, Service Manager and Cloud Foundry API |
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod auth;
-pub mod client;
-pub mod cloud_foundry;
-pub mod credentials;
-pub mod error;
-pub mod http;
+mod auth;
+mod client;
+mod cloud_foundry;
+mod credentials;
+mod error;
+mod http;
 mod journey;
-pub mod model;
-pub mod service_manager;
-pub mod setup;
+mod model;
+pub mod prelude;
+mod service_manager;
+mod setup;
 #[cfg(feature = "simulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
 pub mod simulator;
-pub mod tier;
-pub mod verify;
-pub mod wait;
+#[cfg(test)]
+mod tests;
+mod tier;
+mod verify;
+mod wait;
 
-pub use client::service_manager::{InstanceListing, Retirement, Rotation};
-pub use client::{CredentialSummary, InstanceSummary, Provenance, RetrieveOptions, Retrieved};
-pub use credentials::{ClientAuth, CredentialType, ServiceKey};
-pub use error::{ApiError, Error, Result, TokenError, TokenErrorKind};
-pub use model::{Region, Tenant};
-pub use setup::{
-    DEFAULT_OFFERING, DEFAULT_PLAN, Environment, PlanRequest, Purpose, SetupPlan, Step,
-};
-pub use tier::{ProvisioningTier, TierFacts, provisioning_tier};
-pub use wait::ProgressEvent;
+pub use credentials::runtime;
 
 pub use auth::{AccessToken, TokenSource};
-pub use cloud_foundry::{CfLogin, CloudFoundry};
-pub use error::{ErrorKind, Resource};
-pub use http::HttpClient;
+pub use client::service_manager::{InstanceListing, Retirement, Rotation};
+pub use client::{CredentialSummary, InstanceSummary, Provenance, Retrieved};
+pub use cloud_foundry::{CfCredentials, CfLogin, CfLoginBuilder, CloudFoundry, ConfigSource};
+pub use credentials::{
+    CheckStatus, ClientAuth, CredentialType, KeyLayout, ServiceKey, UploadCheck, UploadReport,
+    upload_checks,
+};
+pub use error::{ApiError, Error, ErrorKind, Resource, Result, TokenError, TokenErrorKind};
+pub use http::{HttpClient, HttpClientBuilder, RetryPolicy};
 pub use journey::{CfSpace, CredentialsBuilder, RetireStaleBuilder, RotateBuilder};
+pub use model::{BindingId, InstanceId, OrgId, Region, SpaceId, SubaccountId, Tenant};
 pub use service_manager::ServiceManager;
-pub use verify::{Verification, verify};
+pub use setup::{
+    DEFAULT_OFFERING, DEFAULT_PLAN, Environment, InstanceParameters, PlanRequest, Purpose,
+    SetupPlan, Step, validate_credential_name, validate_instance_name,
+};
+pub use tier::{
+    AUTOMATIC_FROM, CredentialLocation, GeneratedCredentials, LANDSCAPE_UPLOAD_FROM,
+    MONITORING_ONLY_FROM, ProvisioningDate, ProvisioningTier, TierFacts, provisioning_tier,
+};
+pub use verify::{SignatureCheck, Verification, verify};
+pub use wait::ProgressEvent;
 
 /// The README's example, compiled as a doctest so that it cannot rot.
 #[cfg(doctest)]

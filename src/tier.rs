@@ -201,7 +201,7 @@ impl TierFacts {
     /// The facts for a tenant provisioned on `date`.
     ///
     /// ```
-    /// use calm_credentials::tier::{CredentialLocation, TierFacts};
+    /// use calm_credentials::{CredentialLocation, TierFacts};
     /// let d = chrono::NaiveDate::from_ymd_opt(2023, 6, 13).unwrap();
     /// // Generated, but uploaded to Landscape Management only from 2023-06-14 on.
     /// assert_eq!(TierFacts::for_date(d).locations, vec![CredentialLocation::BtpCockpit]);

@@ -4,19 +4,14 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use calm_credentials::client::cloud_foundry::{retrieve, retrieve_in};
-use calm_credentials::client::{Provenance, RetrieveOptions, Retrieved};
-use calm_credentials::cloud_foundry::{CfLogin, CloudFoundry};
-use calm_credentials::http::{HttpClient, RetryPolicy};
-use calm_credentials::setup::{Environment, PlanRequest, Purpose};
 use calm_credentials::simulator::{AsyncMode, Fault, FaultRule, RetryAfter, Server, Simulator};
-use calm_credentials::wait::WaitOptions;
-use calm_credentials::{Error, ProvisioningTier};
+use calm_credentials::{
+    CloudFoundry, CredentialsBuilder, Error, HttpClient, Provenance, ProvisioningTier, Purpose,
+    Retrieved, RetryPolicy, Tenant,
+};
 use chrono::NaiveDate;
-use secrecy::SecretString;
 
 fn http() -> HttpClient {
     HttpClient::builder()
@@ -39,25 +34,21 @@ async fn sim() -> Simulator {
 }
 
 async fn connect(sim: &Simulator) -> CloudFoundry {
-    let l = common::sim::cf_user(sim);
-    let mut b = CfLogin::builder()
-        .api_url(sim.cf_api_url().as_str())
-        .password(l.username, SecretString::from(l.password))
-        .env(HashMap::new())
-        .config_file(None);
-    if let Some(origin) = l.origin {
-        b = b.origin(origin);
-    }
-    CloudFoundry::connect_with(b.build().unwrap(), http())
+    CloudFoundry::connect_with(sim.cf_login(), http())
         .await
         .unwrap()
 }
 
-fn opts() -> RetrieveOptions {
-    let mut o = RetrieveOptions::default().create(true);
-    o.wait = WaitOptions::with_timeout(Duration::from_secs(20))
-        .intervals(Duration::from_millis(10), Duration::from_millis(50));
-    o
+/// Short waits; finds only.
+fn find_only(journey: CredentialsBuilder<'_>) -> CredentialsBuilder<'_> {
+    journey
+        .deadline(Duration::from_secs(20))
+        .poll_intervals(Duration::from_millis(10), Duration::from_millis(50))
+}
+
+/// Short waits; creates what is missing.
+fn opts(journey: CredentialsBuilder<'_>) -> CredentialsBuilder<'_> {
+    find_only(journey).create_missing()
 }
 
 fn date(tenant: &str) -> NaiveDate {
@@ -86,9 +77,10 @@ fn posts(sim: &Simulator) -> usize {
         .count()
 }
 
+/// The journey in space `dev` of the tenant's org, the space looked up by name each time.
 async fn run(cf: &CloudFoundry, tenant: &str, purpose: Purpose) -> Result<Retrieved, Error> {
-    let req = PlanRequest::for_date(date(tenant), purpose, Environment::CloudFoundry);
-    retrieve(cf, tenant, "dev", &req, &opts()).await
+    let day = Tenant::new(tenant, "eu10").provisioned_on(date(tenant));
+    opts(cf.space(tenant, "dev").credentials(&day, purpose)).await
 }
 
 #[tokio::test]
@@ -160,16 +152,18 @@ async fn manual_tier_without_entitlement_says_so() {
 async fn existing_key_in_a_known_space_costs_three_requests_with_a_warm_token() {
     let sim = sim().await;
     let cf = connect(&sim).await;
-    let space = cf.find_space("calm-monitoring", "dev").await.unwrap();
-    let req = PlanRequest::new(
-        None,
-        Purpose::OperationsMonitoring,
-        Environment::CloudFoundry,
-    )
-    .instance_name("cloud-alm-api")
-    .credential_name("cloud-alm-api-key");
+    let space = cf.space("calm-monitoring", "dev");
+    space.guid().await.unwrap();
+    let tenant = Tenant::new("calm-monitoring", "eu10");
     let before = cf.http().request_count();
-    let got = retrieve_in(&cf, &space, &req, &opts()).await.unwrap();
+    let got = opts(
+        space
+            .credentials(&tenant, Purpose::OperationsMonitoring)
+            .instance("cloud-alm-api")
+            .name("cloud-alm-api-key"),
+    )
+    .await
+    .unwrap();
     assert_eq!(cf.http().request_count() - before, 3);
     assert_eq!(got.credential_provenance, Provenance::Found);
     let verification = calm_credentials::verify(&got.key, cf.http()).await.unwrap();
@@ -217,47 +211,39 @@ async fn lost_answers_on_creates_make_no_duplicate() {
     assert_eq!(got.instance_provenance, Provenance::Created);
     assert_eq!(got.credential_provenance, Provenance::Created);
     assert_eq!(posts(&sim), 2, "one create each, recovered by lookups");
-    let space = cf.find_space("calm-manual", "dev").await.unwrap();
-    let inventory = cf.inventory(&space).await.unwrap();
+    let inventory = cf.space("calm-manual", "dev").list().await.unwrap();
     assert_eq!(inventory.len(), 1);
-    assert_eq!(inventory[0].keys.len(), 1);
+    assert_eq!(inventory[0].credentials.len(), 1);
 }
 
 #[tokio::test]
-async fn discovery_lists_the_generated_key_and_delete_removes_a_key() {
+async fn discovery_lists_the_generated_key() {
     let sim = sim().await;
     let cf = connect(&sim).await;
-    let space = cf.find_space("calm-auto", "dev").await.unwrap();
-    let found = cf.discover(&space).await.unwrap();
+    let space = cf.space("calm-auto", "dev");
+    let found = space.discover().await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].name, "cloud-alm-api-key");
     assert_eq!(found[0].instance_name.as_deref(), Some("cloud-alm-api"));
-    let o = opts();
-    cf.delete_key(&found[0].id, &o.wait).await.unwrap();
-    assert!(cf.discover(&space).await.unwrap().is_empty());
-    cf.delete_key(&found[0].id, &o.wait).await.unwrap();
+    let none = cf.space("calm-manual", "dev").discover().await.unwrap();
+    assert!(none.is_empty(), "{none:?}");
 }
 
 #[tokio::test]
 async fn transport_on_a_monitoring_only_tenant_planned_as_automatic_gets_the_cdm_scopes() {
     let sim = sim().await;
     let cf = connect(&sim).await;
-    let space = cf.find_space("calm-monitoring", "dev").await.unwrap();
-    let generated = cf.discover(&space).await.unwrap();
+    let space = cf.space("calm-monitoring", "dev");
+    let generated = space.discover().await.unwrap();
     assert_eq!(generated.len(), 1);
-    // The tier is taken to be automatic, but the generated key only carries monitoring scopes.
-    let req = PlanRequest::new(
-        Some(ProvisioningTier::Automatic),
-        Purpose::TransportManagement,
-        Environment::CloudFoundry,
-    );
+    // The tier is taken to be automatic (a provisioning day of that tier), but the generated
+    // key only carries monitoring scopes.
+    let tenant = Tenant::new("calm-monitoring", "eu10").provisioned_on(date("calm-auto"));
+    assert_eq!(tenant.tier(), Some(ProvisioningTier::Automatic));
+    let journey = || space.credentials(&tenant, Purpose::TransportManagement);
 
     sim.clear_requests();
-    let mut find_only = opts();
-    find_only.create = false;
-    let err = retrieve_in(&cf, &space, &req, &find_only)
-        .await
-        .unwrap_err();
+    let err = find_only(journey()).await.unwrap_err();
     assert!(
         matches!(&err, Error::NotFound { name, creatable: true, .. }
             if name.contains("imp-cdm-feature-display-ui")),
@@ -265,7 +251,7 @@ async fn transport_on_a_monitoring_only_tenant_planned_as_automatic_gets_the_cdm
     );
     assert_eq!(posts(&sim), 0);
 
-    let got = retrieve_in(&cf, &space, &req, &opts()).await.unwrap();
+    let got = opts(journey()).await.unwrap();
     assert_ne!(
         got.credential.id, generated[0].id,
         "the monitoring-only key"
@@ -288,7 +274,7 @@ async fn transport_on_a_monitoring_only_tenant_planned_as_automatic_gets_the_cdm
 
     // A second run finds the created key by name and creates nothing.
     sim.clear_requests();
-    let again = retrieve_in(&cf, &space, &req, &opts()).await.unwrap();
+    let again = opts(journey()).await.unwrap();
     assert_eq!(again.credential.id, got.credential.id);
     assert_eq!(again.credential_provenance, Provenance::Found);
     assert_eq!(posts(&sim), 0);

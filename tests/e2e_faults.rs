@@ -13,11 +13,10 @@ mod common;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use calm_credentials::client::{Provenance, Retrieved, cloud_foundry, service_manager};
-use calm_credentials::cloud_foundry::{CloudFoundry, Space};
-use calm_credentials::service_manager::ServiceManager;
 use calm_credentials::simulator::{AsyncMode, Fault, FaultRule, RetryAfter, Server, Simulator};
-use calm_credentials::{Environment, Error, HttpClient, PlanRequest, Purpose, verify};
+use calm_credentials::{
+    CfSpace, Error, HttpClient, Provenance, Purpose, Retrieved, ServiceManager, verify,
+};
 use chrono::NaiveDate;
 
 use common::sim::*;
@@ -140,10 +139,10 @@ impl Case {
     }
 }
 
-/// A client for one environment, and what a journey needs besides.
+/// A client for one environment: a Service Manager, or a Cloud Foundry space known by GUID.
 enum Client {
     Sm(ServiceManager),
-    Cf(Box<(CloudFoundry, Space)>),
+    Cf(CfSpace),
 }
 
 impl Client {
@@ -153,8 +152,8 @@ impl Client {
             Env::Cf => {
                 // The space is resolved by another client, so this one stays cold.
                 let resolver = cf_for(sim, common::sim::http()).await;
-                let space = resolver.find_space(TENANT, "dev").await.unwrap();
-                Client::Cf(Box::new((cf_for(sim, http).await, space)))
+                let guid = resolver.space(TENANT, "dev").guid().await.unwrap();
+                Client::Cf(cf_for(sim, http).await.space_by_id(guid))
             }
         }
     }
@@ -162,54 +161,57 @@ impl Client {
     fn http(&self) -> &HttpClient {
         match self {
             Client::Sm(sm) => sm.http(),
-            Client::Cf(cf) => cf.0.http(),
+            Client::Cf(space) => space.cloud_foundry().http(),
         }
     }
 
-    /// Gets the token now, so the journey's requests are the API's only.
+    /// Gets the token now, so the journey's requests are the API's only (the requests that
+    /// get it are left out of the count).
     async fn warm_up(&self) {
         match self {
             Client::Sm(sm) => {
-                sm.find_instance("warm-up").await.unwrap();
+                sm.list().await.unwrap();
             }
-            Client::Cf(cf) => {
-                cf.0.token_source().token().await.unwrap();
+            Client::Cf(space) => {
+                // Another handle on the same connection: this one stays known by GUID.
+                let cf = space.cloud_foundry();
+                cf.space(TENANT, "dev").guid().await.unwrap();
             }
         }
     }
 
     async fn run(&self, journey: Journey) -> Result<Retrieved, Error> {
-        let env = self.environment();
-        let req = match journey {
-            Journey::Find => PlanRequest::new(None, Purpose::OperationsMonitoring, env)
-                .instance_name("cloud-alm-api")
-                .credential_name(match env {
-                    Environment::ServiceManager => "cloud-alm-api-binding",
-                    _ => "cloud-alm-api-key",
-                }),
+        let (tenant, purpose) = match journey {
+            Journey::Find => (
+                tenant_of_unknown_tier(TENANT),
+                Purpose::OperationsMonitoring,
+            ),
             Journey::Create => {
                 let date = NaiveDate::from_ymd_opt(2023, 8, 1).unwrap();
-                PlanRequest::for_date(date, Purpose::TransportManagement, env)
+                (tenant_on(TENANT, date), Purpose::TransportManagement)
             }
         };
-        match self {
-            Client::Sm(sm) => service_manager::retrieve(sm, &req, &create_opts()).await,
-            Client::Cf(cf) => cloud_foundry::retrieve_in(&cf.0, &cf.1, &req, &create_opts()).await,
-        }
-    }
-
-    fn environment(&self) -> Environment {
-        match self {
-            Client::Sm(_) => Environment::ServiceManager,
-            Client::Cf(_) => Environment::CloudFoundry,
-        }
+        let builder = match self {
+            Client::Sm(sm) => sm.credentials(&tenant, purpose),
+            Client::Cf(space) => space.credentials(&tenant, purpose),
+        };
+        let builder = match (journey, self) {
+            (Journey::Find, Client::Sm(_)) => builder
+                .instance("cloud-alm-api")
+                .name("cloud-alm-api-binding"),
+            (Journey::Find, Client::Cf(_)) => {
+                builder.instance("cloud-alm-api").name("cloud-alm-api-key")
+            }
+            (Journey::Create, _) => builder,
+        };
+        creating(builder).await
     }
 
     /// `(instance name, credentials count)` of every Cloud ALM API instance, listed afresh.
     async fn inventory(&self) -> Vec<(String, usize)> {
         match self {
             Client::Sm(sm) => sm_inventory(sm).await,
-            Client::Cf(cf) => cf_inventory(&cf.0, &cf.1).await,
+            Client::Cf(space) => cf_inventory(space).await,
         }
     }
 }

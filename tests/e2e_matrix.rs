@@ -1,5 +1,5 @@
 //! End-to-end matrix through the public API against the simulator: every provisioning tier ×
-//! purpose × environment (dates through `PlanRequest::for_date`), what is found versus created,
+//! purpose × environment (tiers through the tenant's provisioning day), what is found versus created,
 //! the credential type, that the credentials work and carry the scopes the purpose needs, that
 //! a second run creates nothing, the request budgets, and rotation.
 #![cfg(feature = "simulator")]
@@ -8,12 +8,10 @@ mod common;
 
 use std::time::Duration;
 
-use calm_credentials::client::service_manager::{
-    Retirement, RotationRequest, retire_stale, retrieve_by_instance_id, rotate,
-};
-use calm_credentials::client::{Provenance, Retrieved, cloud_foundry, service_manager};
 use calm_credentials::simulator::{Server, Simulator};
-use calm_credentials::{Environment, Error, PlanRequest, Purpose, ServiceKey, verify};
+use calm_credentials::{
+    Environment, Error, Provenance, Purpose, Retirement, Retrieved, ServiceKey, verify,
+};
 
 use common::sim::*;
 
@@ -67,19 +65,20 @@ async fn check_first(
 async fn service_manager_every_tier_and_purpose_by_date() {
     let sim = Simulator::start().await.unwrap();
     sim.configure_entitlement("calm-manual");
-    let o = create_opts();
     for (subdomain, date) in tenants() {
         let sm = sm_for(&sim, subdomain, http());
+        let tenant = tenant_on(subdomain, date);
         for purpose in purposes() {
             let label = format!("sm {subdomain} {}", purpose.as_str());
-            let req = PlanRequest::for_date(date, purpose.clone(), Environment::ServiceManager);
-            let first = service_manager::retrieve(&sm, &req, &o)
+            let first = creating(sm.credentials(&tenant, purpose.clone()))
                 .await
                 .unwrap_or_else(|e| panic!("{label}: {e}"));
             check_first(&label, &first, subdomain, &purpose, sm.http()).await;
 
             sim.clear_requests();
-            let second = service_manager::retrieve(&sm, &req, &o).await.unwrap();
+            let second = creating(sm.credentials(&tenant, purpose.clone()))
+                .await
+                .unwrap();
             assert_eq!(platform_posts(&sim), 0, "{label}: second run created");
             assert_eq!(second.instance.id, first.instance.id, "{label}");
             assert_eq!(second.credential.id, first.credential.id, "{label}");
@@ -120,20 +119,20 @@ async fn cloud_foundry_every_tier_and_purpose_by_date() {
     let sim = Simulator::start().await.unwrap();
     sim.configure_entitlement("calm-manual");
     let cf = cf_for(&sim, http()).await;
-    let o = create_opts();
     for (subdomain, date) in tenants() {
-        let space = cf.find_space(subdomain, "dev").await.unwrap();
+        let space = cf.space(subdomain, "dev");
+        space.guid().await.unwrap();
+        let tenant = tenant_on(subdomain, date);
         for purpose in purposes() {
             let label = format!("cf {subdomain} {}", purpose.as_str());
-            let req = PlanRequest::for_date(date, purpose.clone(), Environment::CloudFoundry);
-            let first = cloud_foundry::retrieve_in(&cf, &space, &req, &o)
+            let first = creating(space.credentials(&tenant, purpose.clone()))
                 .await
                 .unwrap_or_else(|e| panic!("{label}: {e}"));
             check_first(&label, &first, subdomain, &purpose, cf.http()).await;
 
             sim.clear_requests();
             let before = cf.http().request_count();
-            let second = cloud_foundry::retrieve_in(&cf, &space, &req, &o)
+            let second = creating(space.credentials(&tenant, purpose.clone()))
                 .await
                 .unwrap();
             let spent = cf.http().request_count() - before;
@@ -168,7 +167,7 @@ async fn cloud_foundry_every_tier_and_purpose_by_date() {
         .into_iter()
         .map(|(n, c)| (n.to_owned(), c))
         .collect();
-        assert_eq!(cf_inventory(&cf, &space).await, expected, "cf {subdomain}");
+        assert_eq!(cf_inventory(&space).await, expected, "cf {subdomain}");
     }
 }
 
@@ -178,20 +177,27 @@ async fn request_budgets_by_instance_id_and_from_a_cold_start() {
 
     // Service Manager, binding by instance id: one request warm, plus the token request cold.
     let sm = sm_for(&sim, "calm-monitoring", http());
-    let req = PlanRequest::new(
-        None,
-        Purpose::OperationsMonitoring,
-        Environment::ServiceManager,
-    )
-    .instance_name("cloud-alm-api")
-    .credential_name("cloud-alm-api-binding");
-    let instance = sm.find_instance("cloud-alm-api").await.unwrap().unwrap();
+    let tenant = tenant_of_unknown_tier("calm-monitoring");
+    let instance = sm
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.instance.name == "cloud-alm-api")
+        .expect("the generated instance")
+        .instance;
     let cold = sm_for(&sim, "calm-monitoring", http());
     for (label, client, budget) in [("cold", &cold, 2), ("warm", &cold, 1), ("warm", &sm, 1)] {
         let before = client.http().request_count();
-        let got = retrieve_by_instance_id(client, &req, &instance.id, &create_opts())
-            .await
-            .unwrap();
+        let got = creating(
+            client
+                .credentials(&tenant, Purpose::OperationsMonitoring)
+                .instance("cloud-alm-api")
+                .name("cloud-alm-api-binding")
+                .instance_id(instance.id.clone()),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             client.http().request_count() - before,
             budget,
@@ -203,18 +209,21 @@ async fn request_budgets_by_instance_id_and_from_a_cold_start() {
 
     // Cloud Foundry, key in a known space: three requests warm, plus the token request cold.
     let resolver = cf_for(&sim, http()).await;
-    let space = resolver.find_space("calm-auto", "dev").await.unwrap();
-    let req = req
-        .clone()
-        .credential_name("cloud-alm-api-key")
-        .instance_name("cloud-alm-api");
+    let guid = resolver.space("calm-auto", "dev").guid().await.unwrap();
+    let tenant = tenant_of_unknown_tier("calm-auto");
     let cf = cf_for(&sim, http()).await;
+    let space = cf.space_by_id(guid);
     for (label, budget) in [("cold", 4), ("warm", 3)] {
         sim.clear_requests();
         let before = cf.http().request_count();
-        cloud_foundry::retrieve_in(&cf, &space, &req, &create_opts())
-            .await
-            .unwrap();
+        creating(
+            space
+                .credentials(&tenant, Purpose::OperationsMonitoring)
+                .instance("cloud-alm-api")
+                .name("cloud-alm-api-key"),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             cf.http().request_count() - before,
             budget,
@@ -230,23 +239,22 @@ async fn request_budgets_by_instance_id_and_from_a_cold_start() {
 async fn rotation_keeps_the_old_binding_for_a_grace_period_and_reruns_create_nothing() {
     let sim = Simulator::start().await.unwrap();
     sim.configure_entitlement("calm-manual");
-    let o = create_opts();
     for (subdomain, date) in [tenants()[1], tenants()[2]] {
         let sm = sm_for(&sim, subdomain, http());
-        let req = PlanRequest::for_date(
-            date,
-            Purpose::OperationsMonitoring,
-            Environment::ServiceManager,
-        );
-        let old = service_manager::retrieve(&sm, &req, &o).await.unwrap();
-        let rotation = RotationRequest::new(
-            &old.instance.name,
-            &old.credential.name,
-            "cloud-alm-api-rotated",
-        )
-        .keep_old_for(Duration::ZERO);
+        let tenant = tenant_on(subdomain, date);
+        let old = creating(sm.credentials(&tenant, Purpose::OperationsMonitoring))
+            .await
+            .unwrap();
+        let rotation = || {
+            rotating(sm.rotate(
+                &old.instance.name,
+                &old.credential.name,
+                "cloud-alm-api-rotated",
+            ))
+            .keep_old_for(Duration::ZERO)
+        };
 
-        let first = rotate(&sm, &rotation, &o).await.unwrap();
+        let first = rotation().await.unwrap();
         assert!(first.verification.works, "{subdomain}");
         assert!(
             matches!(first.old_retired, Retirement::Kept { .. }),
@@ -258,31 +266,43 @@ async fn rotation_keeps_the_old_binding_for_a_grace_period_and_reruns_create_not
 
         // An interrupted or repeated rotation picks up the new binding: nothing is created.
         sim.clear_requests();
-        let again = rotate(&sm, &rotation, &o).await.unwrap();
+        let again = rotation().await.unwrap();
         assert_eq!(platform_posts(&sim), 0, "{subdomain}: {:?}", sim.requests());
         assert_eq!(again.new.id, first.new.id, "{subdomain}");
 
-        let retired = retire_stale(&sm, &old.instance.name, &o).await.unwrap();
+        let retired = retiring(sm.retire_stale(&old.instance.name)).await.unwrap();
         let ids: Vec<_> = retired.iter().map(|c| c.id.clone()).collect();
         assert_eq!(ids, std::slice::from_ref(&old.credential.id), "{subdomain}");
         let after = verify(&old.key, sm.http()).await.unwrap();
         assert!(!after.works, "{subdomain}: the retired binding still works");
-        let bindings = sm.bindings_of(&old.instance.id).await.unwrap();
-        let names: Vec<&str> = bindings.iter().map(|b| b.name.as_str()).collect();
+        let listing = sm
+            .list()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.instance.id == old.instance.id)
+            .expect("the instance is still listed");
+        let names: Vec<&str> = listing
+            .credentials
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect();
         assert_eq!(names, ["cloud-alm-api-rotated"], "{subdomain}");
 
         // The rotated binding now serves the journey by name.
-        let by_name = req
-            .clone()
-            .instance_name(&old.instance.name)
-            .credential_name("cloud-alm-api-rotated");
-        let now = service_manager::retrieve(&sm, &by_name, &o).await.unwrap();
+        let now = creating(
+            sm.credentials(&tenant, Purpose::OperationsMonitoring)
+                .instance(&old.instance.name)
+                .name("cloud-alm-api-rotated"),
+        )
+        .await
+        .unwrap();
         assert_eq!(now.credential.id, first.new.id, "{subdomain}");
         let key: &ServiceKey = &now.key;
         assert!(verify(key, sm.http()).await.unwrap().works, "{subdomain}");
 
         // Rotating away from a binding that no longer exists says which one is missing.
-        let err = rotate(&sm, &rotation, &o).await.unwrap_err();
+        let err = rotation().await.unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
         assert!(err.to_string().contains(&old.credential.name), "{err}");
         assert!(!err.is_retryable());

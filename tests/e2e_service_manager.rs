@@ -3,19 +3,29 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use calm_credentials::client::Provenance;
-use calm_credentials::client::service_manager::{
-    Retirement, RotationRequest, discover, retrieve, rotate,
-};
-use calm_credentials::service_manager::ServiceManager;
 use calm_credentials::simulator::{
     AsyncMode, Fault, FaultRule, PendingVisibility, RetryAfter, Server, Simulator,
 };
-use calm_credentials::{Environment, Error, PlanRequest, ProvisioningTier, Purpose, verify};
+use calm_credentials::{
+    CredentialsBuilder, Error, HttpClient, ProgressEvent, Provenance, ProvisioningTier, Purpose,
+    Retirement, RetryPolicy, ServiceManager, Tenant, verify,
+};
 
-use common::sm::{fast_http, opts};
+fn fast_http() -> HttpClient {
+    HttpClient::builder()
+        .retry_policy(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_millis(1500),
+        })
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
 
 fn sm_for(sim: &Simulator, subdomain: &str) -> ServiceManager {
     sim.service_manager(subdomain)
@@ -23,8 +33,44 @@ fn sm_for(sim: &Simulator, subdomain: &str) -> ServiceManager {
         .with_http(fast_http())
 }
 
-fn request(tier: ProvisioningTier, purpose: Purpose) -> PlanRequest {
-    PlanRequest::new(Some(tier), purpose, Environment::ServiceManager)
+/// A seeded tenant, checked to be of the tier the test is about.
+fn tenant(sim: &Simulator, subdomain: &str, tier: ProvisioningTier) -> Tenant {
+    let tenant = sim.tenant(subdomain).unwrap();
+    assert_eq!(tenant.tier(), Some(tier), "{subdomain}");
+    tenant
+}
+
+type Events = Arc<Mutex<Vec<ProgressEvent>>>;
+
+/// Short waits, creating when `create`, recording progress events.
+fn opts(journey: CredentialsBuilder<'_>, create: bool) -> (CredentialsBuilder<'_>, Events) {
+    let events = Events::default();
+    let sink = events.clone();
+    let journey = journey
+        .create_missing_if(create)
+        .deadline(Duration::from_secs(5))
+        .poll_intervals(Duration::from_millis(5), Duration::from_millis(20))
+        .on_progress(move |e| sink.lock().unwrap().push(e.clone()));
+    (journey, events)
+}
+
+/// `opts` without the events.
+fn with(journey: CredentialsBuilder<'_>, create: bool) -> CredentialsBuilder<'_> {
+    opts(journey, create).0
+}
+
+/// The names of the bindings of the instance named `instance`, listed afresh.
+async fn bindings_of(sm: &ServiceManager, instance: &str) -> Vec<String> {
+    sm.list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.instance.name == instance)
+        .unwrap_or_else(|| panic!("instance `{instance}` not listed"))
+        .credentials
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
 }
 
 fn api() -> Purpose {
@@ -63,11 +109,10 @@ async fn every_tier_and_purpose_then_a_second_run_creates_nothing() {
             api(),
         ] {
             let sm = sm_for(&sim, subdomain);
-            let req = request(tier, purpose.clone());
-            let (o, _) = opts(true);
+            let tenant = tenant(&sim, subdomain, tier);
             let label = format!("{subdomain} {}", purpose.as_str());
 
-            let got = retrieve(&sm, &req, &o)
+            let got = with(sm.credentials(&tenant, purpose.clone()), true)
                 .await
                 .unwrap_or_else(|e| panic!("{label}: {e}"));
             let check = verify(&got.key, sm.http()).await.unwrap();
@@ -84,7 +129,9 @@ async fn every_tier_and_purpose_then_a_second_run_creates_nothing() {
             }
 
             sim.clear_requests();
-            let again = retrieve(&sm, &req, &o).await.unwrap();
+            let again = with(sm.credentials(&tenant, purpose.clone()), true)
+                .await
+                .unwrap();
             assert_eq!(sm_posts(&sim), 0, "{label}: second run created something");
             assert_eq!(again.credential.id, got.credential.id, "{label}");
             assert_eq!(again.credential_provenance, Provenance::Found, "{label}");
@@ -96,14 +143,10 @@ async fn every_tier_and_purpose_then_a_second_run_creates_nothing() {
 async fn manual_tier_without_entitlement_says_so() {
     let sim = Simulator::start().await.unwrap();
     let sm = sm_for(&sim, "calm-manual");
-    let (o, _) = opts(true);
-    let err = retrieve(
-        &sm,
-        &request(ProvisioningTier::Manual, Purpose::OperationsMonitoring),
-        &o,
-    )
-    .await
-    .unwrap_err();
+    let tenant = tenant(&sim, "calm-manual", ProvisioningTier::Manual);
+    let err = with(sm.credentials(&tenant, Purpose::OperationsMonitoring), true)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::EntitlementMissing { .. }), "{err:?}");
     assert_eq!(sm_posts(&sim), 0);
 }
@@ -116,10 +159,9 @@ async fn asynchronous_creates_with_pending_resources_404_or_not_ready() {
         sim.set_operation_duration(Duration::from_millis(150));
         sim.set_pending_visibility(pending);
         let sm = sm_for(&sim, "calm-monitoring");
-        let (o, events) = opts(true);
-        let got = retrieve(&sm, &request(ProvisioningTier::MonitoringOnly, api()), &o)
-            .await
-            .unwrap();
+        let tenant = tenant(&sim, "calm-monitoring", ProvisioningTier::MonitoringOnly);
+        let (journey, events) = opts(sm.credentials(&tenant, api()), true);
+        let got = journey.await.unwrap();
         assert_eq!(got.instance_provenance, Provenance::Created);
         assert_eq!(got.credential_provenance, Provenance::Created);
         assert!(verify(&got.key, sm.http()).await.unwrap().works);
@@ -135,15 +177,17 @@ async fn asynchronous_creates_with_pending_resources_404_or_not_ready() {
 async fn existing_binding_by_names_costs_two_service_manager_requests() {
     let sim = Simulator::start().await.unwrap();
     let sm = sm_for(&sim, "calm-auto");
-    let req = PlanRequest::new(
-        None,
-        Purpose::OperationsMonitoring,
-        Environment::ServiceManager,
-    )
-    .instance_name("cloud-alm-api")
-    .credential_name("cloud-alm-api-binding");
-    let (o, _) = opts(false);
-    retrieve(&sm, &req, &o).await.unwrap();
+    // No provisioning day: the tier is unknown, so nothing but the names guides the journey.
+    let tenant = Tenant::new("calm-auto", "eu10");
+    let journey = || {
+        with(
+            sm.credentials(&tenant, Purpose::OperationsMonitoring)
+                .instance("cloud-alm-api")
+                .name("cloud-alm-api-binding"),
+            false,
+        )
+    };
+    journey().await.unwrap();
     let requests = sim.requests();
     assert_eq!(sm_requests(&sim), 2, "{requests:?}");
     let tokens = requests
@@ -152,19 +196,19 @@ async fn existing_binding_by_names_costs_two_service_manager_requests() {
         .count();
     assert_eq!(tokens, 1, "cold start adds exactly the token request");
     sim.clear_requests();
-    retrieve(&sm, &req, &o).await.unwrap();
+    journey().await.unwrap();
     assert_eq!(sim.requests().len(), 2, "warm token: two requests in all");
 }
 
 #[tokio::test]
 async fn discovery_finds_the_generated_binding() {
     let sim = Simulator::start().await.unwrap();
-    let found = discover(&sm_for(&sim, "calm-auto")).await.unwrap();
+    let found = sm_for(&sim, "calm-auto").discover().await.unwrap();
     assert!(
         found.iter().any(|c| c.name == "cloud-alm-api-binding"),
         "{found:?}"
     );
-    let none = discover(&sm_for(&sim, "calm-manual")).await.unwrap();
+    let none = sm_for(&sim, "calm-manual").discover().await.unwrap();
     assert!(none.is_empty());
 }
 
@@ -172,7 +216,7 @@ async fn discovery_finds_the_generated_binding() {
 async fn rate_limits_and_server_errors_are_ridden_out() {
     let sim = Simulator::start().await.unwrap();
     let sm = sm_for(&sim, "calm-auto");
-    let req = request(ProvisioningTier::Automatic, Purpose::OperationsMonitoring);
+    let tenant = tenant(&sim, "calm-auto", ProvisioningTier::Automatic);
     for fault in [
         Fault::RateLimited(RetryAfter::Seconds(0)),
         Fault::RateLimited(RetryAfter::HttpDate),
@@ -187,10 +231,12 @@ async fn rate_limits_and_server_errors_are_ridden_out() {
             "/v1/service_instances",
             fault,
         ));
-        let (o, _) = opts(false);
-        retrieve(&sm, &req, &o)
-            .await
-            .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        with(
+            sm.credentials(&tenant, Purpose::OperationsMonitoring),
+            false,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
     }
 }
 
@@ -204,9 +250,9 @@ async fn lost_answer_on_binding_create_makes_no_duplicate() {
         "/v1/service_bindings",
         Fault::LoseResponse,
     ));
-    let (o, events) = opts(true);
-    let req = request(ProvisioningTier::MonitoringOnly, api());
-    let got = retrieve(&sm, &req, &o).await.unwrap();
+    let tenant = tenant(&sim, "calm-monitoring", ProvisioningTier::MonitoringOnly);
+    let (journey, events) = opts(sm.credentials(&tenant, api()), true);
+    let got = journey.await.unwrap();
     assert_eq!(got.credential_provenance, Provenance::Created);
     let binding_posts = sim
         .requests()
@@ -214,8 +260,7 @@ async fn lost_answer_on_binding_create_makes_no_duplicate() {
         .filter(|r| r.method == "POST" && r.path == "/v1/service_bindings")
         .count();
     assert_eq!(binding_posts, 1);
-    let instance = sm.find_instance(&req.instance_name).await.unwrap().unwrap();
-    let bindings = sm.bindings_of(&instance.id).await.unwrap();
+    let bindings = bindings_of(&sm, &got.instance.name).await;
     assert_eq!(bindings.len(), 1, "{bindings:?}");
     assert!(
         events
@@ -236,9 +281,9 @@ async fn lost_answer_on_instance_create_makes_no_duplicate() {
         "/v1/service_instances",
         Fault::LoseResponse,
     ));
-    let (o, _) = opts(true);
-    let req = request(ProvisioningTier::MonitoringOnly, api());
-    retrieve(&sm, &req, &o).await.unwrap();
+    let tenant = tenant(&sim, "calm-monitoring", ProvisioningTier::MonitoringOnly);
+    let got = with(sm.credentials(&tenant, api()), true).await.unwrap();
+    assert_eq!(got.instance_provenance, Provenance::Created);
     let instance_posts = sim
         .requests()
         .iter()
@@ -251,31 +296,27 @@ async fn lost_answer_on_instance_create_makes_no_duplicate() {
 async fn rotation_replaces_the_binding_and_the_old_one_stops_working() {
     let sim = Simulator::start().await.unwrap();
     let sm = sm_for(&sim, "calm-auto");
-    let (o, _) = opts(true);
-    let old = retrieve(
-        &sm,
-        &request(ProvisioningTier::Automatic, Purpose::OperationsMonitoring),
-        &o,
-    )
-    .await
-    .unwrap();
-    let rot = rotate(
-        &sm,
-        &RotationRequest::new(
+    let tenant = tenant(&sim, "calm-auto", ProvisioningTier::Automatic);
+    let old = with(sm.credentials(&tenant, Purpose::OperationsMonitoring), true)
+        .await
+        .unwrap();
+    let rot = sm
+        .rotate(
             &old.instance.name,
             &old.credential.name,
             "cloud-alm-api-2026",
-        ),
-        &o,
-    )
-    .await
-    .unwrap();
+        )
+        .deadline(Duration::from_secs(5))
+        .poll_intervals(Duration::from_millis(5), Duration::from_millis(20))
+        .await
+        .unwrap();
     assert_eq!(rot.old_retired, Retirement::Deleted);
     assert!(rot.verification.works);
     assert!(verify(&rot.key, sm.http()).await.unwrap().works);
-    let after = sm.bindings_of(&old.instance.id).await.unwrap();
+    let after = bindings_of(&sm, &old.instance.name).await;
+    assert!(after.iter().all(|b| *b != old.credential.name), "{after:?}");
     assert!(
-        after.iter().all(|b| b.name != old.credential.name),
+        after.contains(&"cloud-alm-api-2026".to_owned()),
         "{after:?}"
     );
 }

@@ -1,4 +1,4 @@
-//! Reading injected bindings (`calm_credentials::credentials::runtime`): every layout, malformed
+//! Reading injected bindings (`calm_credentials::runtime`): every layout, malformed
 //! variants, selection rules, secret hygiene, and a differential check against `@sap/xsenv`.
 //!
 //! No test touches the process environment or `/etc`: every [`Environment`] is built by hand.
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use calm_credentials::Error;
-use calm_credentials::credentials::runtime::{
+use calm_credentials::runtime::{
     self, BindingFormat, Criterion, Environment, Listing, Query, SourceKind, SourceOutcome,
 };
 use serde_json::{Value, json};

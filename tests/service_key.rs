@@ -1,7 +1,6 @@
 //! Service key parsing: every documented shape, malformed variants, and no secret in any output.
 
-use calm_credentials::credentials::KeyLayout;
-use calm_credentials::{ClientAuth, CredentialType, Error, ServiceKey};
+use calm_credentials::{ClientAuth, CredentialType, Error, KeyLayout, ServiceKey};
 use proptest::prelude::*;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};

@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use calm_credentials::http::{HttpClient, RetryPolicy};
-use calm_credentials::verify::SignatureCheck;
-use calm_credentials::{Error, ServiceKey, verify};
+use calm_credentials::{Error, HttpClient, RetryPolicy, ServiceKey, SignatureCheck, verify};
 use chrono::{TimeZone, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! `calm check-key <FILE|->`: parse a service key and run the Landscape Management upload checks.
 
 use calm_credentials::ServiceKey;
-use calm_credentials::credentials::{CheckStatus, UploadReport, upload_checks};
+use calm_credentials::{CheckStatus, UploadReport, upload_checks};
 use serde_json::{Value, json};
 
 use crate::output::{Outcome, print_json, read_input, report_error};

@@ -1,7 +1,7 @@
 //! `calm env`: the credentials the platform injected into this process (`VCAP_SERVICES`,
 //! Kubernetes service-binding directories), found as SAP's `@sap/xsenv` finds them.
 
-use calm_credentials::credentials::runtime::{self, Environment, Query, Service};
+use calm_credentials::runtime::{self, Environment, Query, Service};
 use serde_json::{Value, json};
 
 use crate::output::{Outcome, print_json, report_error};

@@ -1,7 +1,7 @@
 //! `calm tier <DATE>`: the provisioning tier and the plan that follows from it.
 
-use calm_credentials::setup::{Environment, PlanRequest, Purpose, SetupPlan, Step};
-use calm_credentials::tier::TierFacts;
+use calm_credentials::TierFacts;
+use calm_credentials::{Environment, PlanRequest, Purpose, SetupPlan, Step};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 

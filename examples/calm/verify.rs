@@ -1,6 +1,6 @@
 //! `calm verify <FILE|->`: the Landscape Management app's "Test Service Key", from a shell.
 
-use calm_credentials::verify::{SignatureCheck, Verification};
+use calm_credentials::{SignatureCheck, Verification};
 
 use crate::output::{Outcome, print_json, report_error};
 use crate::session::{Spinner, http, read_key, runtime};

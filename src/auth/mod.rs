@@ -20,7 +20,6 @@ use crate::credentials::{ClientAuth, ServiceKey};
 use crate::error::{Error, Result, TokenError, TokenErrorKind};
 use crate::http::{HttpClient, check_url, sanitize_url};
 
-pub use cache::DEFAULT_REFRESH_SLACK;
 pub use token::AccessToken;
 
 use cache::TokenCache;
@@ -130,7 +129,7 @@ impl TokenSource {
     /// parameter `login_hint={"origin":"…"}` to pick the identity provider. Once a token with a
     /// refresh token is held, renewal uses the refresh token and falls back to the password
     /// only if that is refused.
-    pub fn cf_password(
+    pub(crate) fn cf_password(
         token_url: Url,
         username: &str,
         password: SecretString,
@@ -149,7 +148,7 @@ impl TokenSource {
     /// The Cloud Foundry refresh grant (HTTP Basic `cf:`, form
     /// `grant_type=refresh_token&refresh_token=…`), e.g. with `CF_REFRESH_TOKEN` or the
     /// `RefreshToken` of `~/.cf/config.json`. A rotated refresh token is used from then on.
-    pub fn cf_refresh_token(
+    pub(crate) fn cf_refresh_token(
         token_url: Url,
         refresh_token: SecretString,
         http: &HttpClient,
@@ -163,7 +162,7 @@ impl TokenSource {
 
     /// Client credentials against UAA as `cf auth --client-credentials` does it (id and secret
     /// in the form body).
-    pub fn cf_client_credentials(
+    pub(crate) fn cf_client_credentials(
         token_url: Url,
         client_id: &str,
         client_secret: SecretString,

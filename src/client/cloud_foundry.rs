@@ -303,6 +303,11 @@ impl Run<'_> {
                     .create_instance(self.space, name, &plan, parameters.clone(), wait)
                     .await?;
                 self.instance_provenance = provenance;
+                // A new instance has no keys yet: skip the lookup (a key another client adds
+                // meanwhile is adopted through the create's "name taken").
+                if provenance == Provenance::Created && matches!(self.key, Lookup::NotYet) {
+                    self.key = Lookup::Missing;
+                }
                 i
             }
         };

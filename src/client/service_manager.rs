@@ -46,16 +46,6 @@ use ensure::{Ensure, InstanceSpec};
 /// With `opts.create == false`, anything missing is [`Error::NotFound`] with a hint to run with
 /// create; a missing entitlement is [`Error::EntitlementMissing`].
 ///
-/// ```no_run
-/// # async fn run(sm: calm_credentials::ServiceManager) -> calm_credentials::Result<()> {
-/// use calm_credentials::{PlanRequest, Purpose, Environment, RetrieveOptions};
-/// use calm_credentials::client::service_manager::retrieve;
-/// let req = PlanRequest::for_date(chrono::NaiveDate::from_ymd_opt(2023, 1, 15).unwrap(),
-///                                 Purpose::TransportManagement, Environment::ServiceManager);
-/// let got = retrieve(&sm, &req, &RetrieveOptions::default().create(true)).await?;
-/// println!("{}", got.key.redacted_json());
-/// # Ok(()) }
-/// ```
 pub async fn retrieve(
     sm: &ServiceManager,
     req: &PlanRequest,
@@ -270,7 +260,7 @@ impl<'a> Run<'a> {
     }
 
     async fn step_binding(&mut self, name: &str) -> Result<()> {
-        let Some((instance, _)) = &self.instance else {
+        let Some((instance, instance_provenance)) = &self.instance else {
             return Err(not_found(
                 Resource::Instance,
                 format!("of binding `{name}`"),
@@ -280,7 +270,9 @@ impl<'a> Run<'a> {
             self.binding = Some((self.ensure.ready_binding(b).await?, p));
             return Ok(());
         }
-        let existing = if self.binding_looked_up {
+        // An instance this journey created has no bindings yet: nothing to look up (a binding
+        // another client adds meanwhile is adopted through the create's 409).
+        let existing = if self.binding_looked_up || *instance_provenance == Provenance::Created {
             None
         } else {
             self.binding_looked_up = true;

@@ -19,13 +19,13 @@ pub struct Endpoints {
 }
 
 /// Reads `GET /` (no authentication) and returns the endpoints it names.
-pub async fn discover(api: &Url, http: &HttpClient) -> Result<Endpoints> {
+pub(crate) async fn discover(api: &Url, http: &HttpClient) -> Result<Endpoints> {
     let root: Root = http.send(Request::get(api.clone()), None).await?.json()?;
     endpoints(api, &root)
 }
 
 /// The endpoints in a root document (pure).
-pub fn endpoints(api: &Url, root: &Root) -> Result<Endpoints> {
+pub(crate) fn endpoints(api: &Url, root: &Root) -> Result<Endpoints> {
     let parse = |name: &str| -> Result<Option<Url>> {
         let Some(href) = root.link(name) else {
             return Ok(None);

@@ -85,7 +85,7 @@ const RULES: &[(&str, Unprocessable)] = &[
 ];
 
 /// Classifies a 422 `detail` text.
-pub fn classify_unprocessable(detail: &str) -> Unprocessable {
+pub(crate) fn classify_unprocessable(detail: &str) -> Unprocessable {
     let lower = detail.to_lowercase();
     RULES
         .iter()
@@ -94,7 +94,7 @@ pub fn classify_unprocessable(detail: &str) -> Unprocessable {
 }
 
 /// Classifies an error when it is a 422 from a platform API; `None` otherwise.
-pub fn unprocessable(err: &Error) -> Option<Unprocessable> {
+pub(crate) fn unprocessable(err: &Error) -> Option<Unprocessable> {
     match err {
         Error::Api(api) if api.status == 422 => Some(classify_unprocessable(
             api.message.as_deref().unwrap_or_default(),
@@ -118,7 +118,7 @@ pub enum DetailsNotFound {
 }
 
 /// Classifies the `detail` of a 404 on `/details`.
-pub fn classify_details_404(detail: &str) -> DetailsNotFound {
+pub(crate) fn classify_details_404(detail: &str) -> DetailsNotFound {
     let lower = detail.to_lowercase();
     if lower.contains("deletion of service key") {
         DetailsNotFound::Deleting

@@ -21,7 +21,7 @@ pub const MAX_CREATE_ATTEMPTS: u32 = 3;
 
 impl CloudFoundry {
     /// The instance called exactly `name` (case-sensitive) in `space`, if any. One request.
-    pub async fn find_instance(
+    pub(crate) async fn find_instance(
         &self,
         space: &SpaceId,
         name: &str,
@@ -36,13 +36,13 @@ impl CloudFoundry {
     }
 
     /// The instance with this GUID.
-    pub async fn instance(&self, guid: &InstanceId) -> Result<ServiceInstance> {
+    pub(crate) async fn instance(&self, guid: &InstanceId) -> Result<ServiceInstance> {
         self.get_json(self.url(&format!("/v3/service_instances/{}", guid.as_str()))?)
             .await
     }
 
     /// The instances in `space` whose plan is one of `plans` (every instance when empty).
-    pub async fn list_instances(
+    pub(crate) async fn list_instances(
         &self,
         space: &SpaceId,
         plans: &[&str],
@@ -60,7 +60,7 @@ impl CloudFoundry {
 
     /// Waits until no operation runs on `instance` (returns it at once when idle). A failed last
     /// operation is an [`Error::OperationFailed`] with the broker's description.
-    pub async fn wait_instance_ready(
+    pub(crate) async fn wait_instance_ready(
         &self,
         instance: ServiceInstance,
         wait: &WaitOptions,
@@ -83,7 +83,7 @@ impl CloudFoundry {
     /// ready. Get-or-create: when the name is taken, the existing instance is returned (as
     /// [`Provenance::Found`]) once idle; when an answer is lost, the instance is looked up by
     /// name before the create is sent again, so no duplicate is made.
-    pub async fn create_instance(
+    pub(crate) async fn create_instance(
         &self,
         space: &Space,
         name: &str,
@@ -189,7 +189,7 @@ pub(crate) fn pause_before_retry(error: &Error, attempt: u32) -> Duration {
 
 /// The instance named exactly `name`, preferring one that lives in `space` over one shared
 /// into it (pure).
-pub fn pick_instance(
+pub(crate) fn pick_instance(
     found: Vec<ServiceInstance>,
     space: &SpaceId,
     name: &str,

@@ -23,7 +23,7 @@ impl CloudFoundry {
     /// The instances of the Cloud ALM API offering ([`CloudFoundry::offering`]) in `space`, each
     /// with its keys. Three requests (plans, instances, keys) plus further pages; none when the
     /// offering has no plan visible in the space.
-    pub async fn inventory(&self, space: &Space) -> Result<Vec<InstanceKeys>> {
+    pub(crate) async fn inventory(&self, space: &Space) -> Result<Vec<InstanceKeys>> {
         let plans = self
             .service_plans(self.offering(), None, Some(space))
             .await?;
@@ -39,7 +39,7 @@ impl CloudFoundry {
 
     /// The service keys of Cloud ALM API instances in `space`, without secrets; as
     /// [`CloudFoundry::inventory`], flattened.
-    pub async fn discover(&self, space: &Space) -> Result<Vec<CredentialSummary>> {
+    pub(crate) async fn discover(&self, space: &Space) -> Result<Vec<CredentialSummary>> {
         Ok(self
             .inventory(space)
             .await?
@@ -50,7 +50,7 @@ impl CloudFoundry {
 }
 
 /// Keys grouped under their instances, instances in the server's order (pure).
-pub fn group(
+pub(crate) fn group(
     instances: Vec<ServiceInstance>,
     keys: Vec<ServiceCredentialBinding>,
 ) -> Vec<InstanceKeys> {
@@ -68,7 +68,7 @@ pub fn group(
 }
 
 /// The summaries of one instance's keys (pure).
-pub fn summaries(entry: &InstanceKeys) -> Vec<CredentialSummary> {
+pub(crate) fn summaries(entry: &InstanceKeys) -> Vec<CredentialSummary> {
     entry
         .keys
         .iter()
@@ -77,7 +77,10 @@ pub fn summaries(entry: &InstanceKeys) -> Vec<CredentialSummary> {
 }
 
 /// A summary of one key (pure).
-pub fn summary(instance: &ServiceInstance, key: &ServiceCredentialBinding) -> CredentialSummary {
+pub(crate) fn summary(
+    instance: &ServiceInstance,
+    key: &ServiceCredentialBinding,
+) -> CredentialSummary {
     let mut s = CredentialSummary::new(
         key.guid.clone(),
         key.name(),

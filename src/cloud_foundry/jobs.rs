@@ -4,6 +4,9 @@
 //! polling the broker) do not. A `FAILED` job may carry no errors at all; the message then comes
 //! from the resource's `last_operation.description`, or a fallback that says so.
 
+// A typed client of the whole API: the journeys use part of it, the contract tests the rest.
+#![allow(dead_code)]
+
 use std::collections::HashSet;
 use std::sync::Mutex;
 
@@ -26,7 +29,7 @@ pub enum JobEnd {
 }
 
 /// What one look at a job means for the wait (pure).
-pub fn job_poll(job: Job) -> Poll<JobEnd> {
+pub(crate) fn job_poll(job: Job) -> Poll<JobEnd> {
     match job.state {
         JobState::Complete => Poll::Ready(JobEnd::Complete(job)),
         JobState::Failed => Poll::Ready(JobEnd::Failed(job)),
@@ -38,7 +41,7 @@ pub fn job_poll(job: Job) -> Poll<JobEnd> {
 }
 
 /// The job's own explanation of its failure, when it gave one (pure).
-pub fn job_errors_message(job: &Job) -> Option<String> {
+pub(crate) fn job_errors_message(job: &Job) -> Option<String> {
     let parts: Vec<String> = job
         .errors
         .iter()
@@ -77,7 +80,7 @@ impl CloudFoundry {
     /// Polls the job at `url` until it is `COMPLETE` or `FAILED`, reporting state changes and
     /// job warnings. A failed job is an [`Error::OperationFailed`] with the job's errors, else
     /// the `last_operation.description` of the resource it links to, else a fallback message.
-    pub async fn wait_for_job(
+    pub(crate) async fn wait_for_job(
         &self,
         url: &Url,
         operation: &str,
@@ -90,7 +93,7 @@ impl CloudFoundry {
     }
 
     /// Polls the job at `url` until it ends, either way.
-    pub async fn await_job(
+    pub(crate) async fn await_job(
         &self,
         url: &Url,
         operation: &str,

@@ -1,5 +1,8 @@
 //! Service keys (credential bindings of `type=key`): find, get-or-create, wait, read, delete.
 
+// A typed client of the whole API: the journeys use part of it, the contract tests the rest.
+#![allow(dead_code)]
+
 use serde_json::{Value, json};
 use url::Url;
 
@@ -25,7 +28,7 @@ pub const ROLE_HINT: &str = "Cloud Foundry answered 404 on the key's credentials
 impl CloudFoundry {
     /// The key called `name` of `instance`, if any. One request
     /// (`service_instance_guids`, `type=key`, `names`).
-    pub async fn find_key(
+    pub(crate) async fn find_key(
         &self,
         instance: &InstanceId,
         name: &str,
@@ -44,7 +47,7 @@ impl CloudFoundry {
     }
 
     /// Every key of the given instances, in every state.
-    pub async fn list_keys(
+    pub(crate) async fn list_keys(
         &self,
         instances: &[&InstanceId],
     ) -> Result<Vec<ServiceCredentialBinding>> {
@@ -61,13 +64,13 @@ impl CloudFoundry {
     }
 
     /// The key with this GUID.
-    pub async fn key(&self, guid: &BindingId) -> Result<ServiceCredentialBinding> {
+    pub(crate) async fn key(&self, guid: &BindingId) -> Result<ServiceCredentialBinding> {
         self.get_json(key_path(self, guid, "")?).await
     }
 
     /// Waits until the key's create has succeeded (at once when it has). A failed create is an
     /// [`Error::OperationFailed`] with the broker's description.
-    pub async fn wait_key_ready(
+    pub(crate) async fn wait_key_ready(
         &self,
         key: ServiceCredentialBinding,
         wait: &WaitOptions,
@@ -84,7 +87,7 @@ impl CloudFoundry {
 
     /// The credentials of a key. A 404 that says the key's creation is in progress (or
     /// `initial`) is waited out; a plain 404 is explained (Space Developer is needed).
-    pub async fn key_details(
+    pub(crate) async fn key_details(
         &self,
         key: &ServiceCredentialBinding,
         wait: &WaitOptions,
@@ -107,7 +110,7 @@ impl CloudFoundry {
     /// (never reported before its create succeeded); "operation in progress for the service
     /// instance" waits for the instance and tries again; a lost answer is recovered by looking
     /// the key up by name (the platform saves it before answering), so no duplicate is made.
-    pub async fn create_key(
+    pub(crate) async fn create_key(
         &self,
         instance: &ServiceInstance,
         name: &str,
@@ -182,7 +185,7 @@ impl CloudFoundry {
 
     /// Deletes the key and waits for the deletion job. A key that is already gone is not an
     /// error.
-    pub async fn delete_key(&self, key: &BindingId, wait: &WaitOptions) -> Result<()> {
+    pub(crate) async fn delete_key(&self, key: &BindingId, wait: &WaitOptions) -> Result<()> {
         let operation = format!("deletion of service key {key}");
         let response = match self.send(Request::delete(key_path(self, key, "")?)).await {
             Ok(r) => r,
@@ -266,7 +269,7 @@ fn key_path(cf: &CloudFoundry, guid: &BindingId, suffix: &str) -> Result<Url> {
 }
 
 /// The last path segment of a resource link, as a key GUID (pure).
-pub fn guid_from_href(href: &str) -> Option<BindingId> {
+pub(crate) fn guid_from_href(href: &str) -> Option<BindingId> {
     let path = href.split(['?', '#']).next()?;
     let last = path.trim_end_matches('/').rsplit('/').next()?;
     (!last.is_empty() && !last.contains(':')).then(|| BindingId::new(last))

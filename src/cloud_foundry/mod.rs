@@ -43,14 +43,8 @@ use std::sync::{Arc, Mutex};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-pub use errors::{DetailsNotFound, Unprocessable};
-pub use inventory::InstanceKeys;
 pub use login::{CfCredentials, CfLogin, CfLoginBuilder, ConfigSource};
-pub use paging::Pages;
-pub use types::{
-    Job, JobState, LastOperation, Org, Paginated, ServiceCredentialBinding, ServiceInstance,
-    ServiceOffering, ServicePlan, Space,
-};
+pub(crate) use types::{ServiceCredentialBinding, ServiceInstance, ServicePlan, Space};
 
 use crate::auth::TokenSource;
 use crate::error::Result;
@@ -100,7 +94,11 @@ impl CloudFoundry {
     }
 
     /// A connection with a token source the caller already has (no discovery request).
-    pub fn with_token_source(api_url: Url, auth: TokenSource, http: HttpClient) -> Result<Self> {
+    pub(crate) fn with_token_source(
+        api_url: Url,
+        auth: TokenSource,
+        http: HttpClient,
+    ) -> Result<Self> {
         crate::http::check_url(&api_url, "Cloud Foundry API URL")?;
         Ok(CloudFoundry {
             http,
@@ -117,7 +115,7 @@ impl CloudFoundry {
     /// The same connection reporting warnings, found/creating events and job warnings to
     /// `progress` (waits report their states to their own [`crate::wait::WaitOptions::progress`];
     /// the executor passes one callback to both).
-    pub fn with_progress(&self, progress: Progress) -> Self {
+    pub(crate) fn with_progress(&self, progress: Progress) -> Self {
         CloudFoundry {
             progress,
             ..self.clone()
@@ -150,11 +148,6 @@ impl CloudFoundry {
     /// The HTTP client (its [`HttpClient::request_count`] counts this connection's requests).
     pub fn http(&self) -> &HttpClient {
         &self.http
-    }
-
-    /// The token source.
-    pub fn token_source(&self) -> &TokenSource {
-        &self.auth
     }
 
     /// The offering name used for discovery.

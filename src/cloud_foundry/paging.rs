@@ -17,7 +17,7 @@ pub const MAX_PAGES: usize = 10_000;
 
 /// A list URL: `base` joined with `path`, with each filter's values percent-encoded and joined by
 /// a literal comma (Cloud Controller's "any of"), so a comma inside a value travels as `%2C`.
-pub fn list_url(base: &Url, path: &str, filters: &[(&str, &[&str])]) -> Result<Url> {
+pub(crate) fn list_url(base: &Url, path: &str, filters: &[(&str, &[&str])]) -> Result<Url> {
     let mut url = base.join(path).map_err(|e| Error::InvalidUrl {
         field: "Cloud Foundry API URL".into(),
         reason: e.to_string(),
@@ -40,7 +40,7 @@ pub fn list_url(base: &Url, path: &str, filters: &[(&str, &[&str])]) -> Result<U
 }
 
 /// Percent-encodes a query component (space as `%20`, comma as `%2C`).
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
@@ -50,7 +50,7 @@ pub fn encode(s: &str) -> String {
 ///
 /// Refuses a `next` that points at a page already read (a server loop) or at another origin
 /// than the API (the token must not travel there), and stops after [`MAX_PAGES`].
-pub fn next_page_url(
+pub(crate) fn next_page_url(
     api: &Url,
     pagination: &Pagination,
     visited: &mut HashSet<String>,
@@ -100,7 +100,7 @@ pub struct Pages<'a, T> {
 
 impl<'a, T: DeserializeOwned> Pages<'a, T> {
     /// A list starting at `first`.
-    pub fn new(cf: &'a CloudFoundry, first: Url) -> Self {
+    pub(crate) fn new(cf: &'a CloudFoundry, first: Url) -> Self {
         let mut visited = HashSet::new();
         visited.insert(first.as_str().to_owned());
         Pages {
@@ -112,7 +112,7 @@ impl<'a, T: DeserializeOwned> Pages<'a, T> {
     }
 
     /// The next page's resources, or `None` when the list is exhausted.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>> {
+    pub(crate) async fn next_page(&mut self) -> Result<Option<Vec<T>>> {
         let Some(url) = self.next.take() else {
             return Ok(None);
         };
@@ -122,7 +122,7 @@ impl<'a, T: DeserializeOwned> Pages<'a, T> {
     }
 
     /// Every resource on every page.
-    pub async fn collect_all(mut self) -> Result<Vec<T>> {
+    pub(crate) async fn collect_all(mut self) -> Result<Vec<T>> {
         let mut all = Vec::new();
         while let Some(page) = self.next_page().await? {
             all.extend(page);

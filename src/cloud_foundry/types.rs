@@ -3,6 +3,10 @@
 //! Lenient on purpose: unknown fields are ignored, optional fields may be missing or `null`, and a
 //! timestamp that does not parse is treated as absent rather than failing the whole answer.
 
+// Wire models mirror the platform's documents whole (for Debug and the next journey); not
+// every field or helper is read by today's journeys.
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};

@@ -95,7 +95,7 @@ impl UploadReport {
 /// wrapper (upload the inner object).
 ///
 /// ```
-/// use calm_credentials::credentials::upload_check::{upload_checks, UploadCheck};
+/// use calm_credentials::{upload_checks, UploadCheck};
 /// let report = upload_checks(r#"{"uaa": {"clientid": "c", "identityzone": "other"}}"#, Some("acme"));
 /// let failed: Vec<_> = report.failures().map(|o| o.check).collect();
 /// assert_eq!(failed, [UploadCheck::BelongsToTenant, UploadCheck::ClientIdAndSecret,

@@ -43,14 +43,18 @@ const MAX_REDIRECTS: usize = 10;
 /// [`RetryPolicy`]; redirects to another host are never followed, so credentials stay with the
 /// host they were meant for. Token endpoints get no redirects at all.
 ///
-/// ```no_run
-/// # async fn run() -> calm_credentials::Result<()> {
-/// use calm_credentials::http::{HttpClient, Request};
-/// let http = HttpClient::new()?;
-/// let url = url::Url::parse("https://service-manager.cfapps.eu10.hana.ondemand.com/v1/info").unwrap();
-/// let response = http.send(Request::get(url), None).await?;
-/// let info: serde_json::Value = response.json()?;
-/// # Ok(()) }
+/// ```
+/// use calm_credentials::{HttpClient, RetryPolicy, ServiceKey, ServiceManager};
+/// use std::time::Duration;
+/// let http = HttpClient::builder()
+///     .request_timeout(Duration::from_secs(30))
+///     .retry_policy(RetryPolicy { max_attempts: 2, ..RetryPolicy::default() })
+///     .build()?;
+/// # let key = ServiceKey::from_json(r#"{"clientid":"c","clientsecret":"s","url":"https://a.authentication.eu10.hana.ondemand.com","sm_url":"https://service-manager.cfapps.eu10.hana.ondemand.com"}"#)?;
+/// let sm = ServiceManager::from_key(&key)?.with_http(http.clone());
+/// // … journeys on `sm` …
+/// println!("{} requests sent", http.request_count());
+/// # Ok::<(), calm_credentials::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct HttpClient {
@@ -313,7 +317,11 @@ impl HttpClient {
     /// A 2xx answer is returned whole; anything else becomes [`Error::Api`] with the platform's
     /// own code and message (or an excerpt of the body), or [`Error::Transport`] when no answer
     /// came.
-    pub async fn send(&self, request: Request, auth: Option<&TokenSource>) -> Result<Response> {
+    pub(crate) async fn send(
+        &self,
+        request: Request,
+        auth: Option<&TokenSource>,
+    ) -> Result<Response> {
         check_url(&request.url, "request URL")?;
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let mut renewed = false;

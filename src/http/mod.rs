@@ -16,10 +16,10 @@ mod retry_after;
 mod url_policy;
 pub(crate) mod wire_error;
 
-pub use client::{CORRELATION_HEADER, HttpClient, HttpClientBuilder, USER_AGENT_BASE};
 pub(crate) use client::{Call, Credentials, Exchange};
-pub use request::{Method, Request};
-pub use response::Response;
-pub use retry::{AttemptOutcome, RetryDecision, RetryPolicy};
-pub use retry_after::parse_retry_after;
-pub use url_policy::{check_url, sanitize_url};
+pub use client::{HttpClient, HttpClientBuilder};
+pub(crate) use request::{Method, Request};
+pub(crate) use response::Response;
+pub use retry::RetryPolicy;
+pub(crate) use retry_after::parse_retry_after;
+pub(crate) use url_policy::{check_url, sanitize_url};

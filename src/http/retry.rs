@@ -77,17 +77,6 @@ impl RetryPolicy {
     ///
     /// Pure: `now` is used to read an HTTP-date `Retry-After`, `jitter` (0.0..=1.0, clamped) spreads
     /// the backoff between half and all of the exponential delay.
-    ///
-    /// ```
-    /// use calm_credentials::http::{AttemptOutcome, RetryDecision, RetryPolicy};
-    /// use std::time::Duration;
-    /// let policy = RetryPolicy::default();
-    /// let outcome = AttemptOutcome::Status { status: 429, retry_after: Some("3".into()) };
-    /// assert_eq!(policy.decide(1, &outcome, false, chrono::Utc::now(), 0.5),
-    ///            RetryDecision::RetryAfter(Duration::from_secs(3)));
-    /// let outcome = AttemptOutcome::Status { status: 404, retry_after: None };
-    /// assert_eq!(policy.decide(1, &outcome, true, chrono::Utc::now(), 0.5), RetryDecision::Stop);
-    /// ```
     pub fn decide(
         &self,
         attempt: u32,
@@ -232,6 +221,33 @@ mod tests {
         let outcome = status(503, None);
         assert_eq!(
             RetryPolicy::never().decide(1, &outcome, true, Utc::now(), 0.5),
+            RetryDecision::Stop
+        );
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    use super::*;
+
+    #[test]
+    fn policy_decides_on_status_and_retry_after() {
+        use std::time::Duration;
+        let policy = RetryPolicy::default();
+        let outcome = AttemptOutcome::Status {
+            status: 429,
+            retry_after: Some("3".into()),
+        };
+        assert_eq!(
+            policy.decide(1, &outcome, false, chrono::Utc::now(), 0.5),
+            RetryDecision::RetryAfter(Duration::from_secs(3))
+        );
+        let outcome = AttemptOutcome::Status {
+            status: 404,
+            retry_after: None,
+        };
+        assert_eq!(
+            policy.decide(1, &outcome, true, chrono::Utc::now(), 0.5),
             RetryDecision::Stop
         );
     }

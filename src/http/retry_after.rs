@@ -17,17 +17,6 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 ///
 /// A time in the past gives `Some(Duration::ZERO)` (retry now); anything unreadable gives `None`
 /// (the caller falls back to its own backoff).
-///
-/// ```
-/// use calm_credentials::http::parse_retry_after;
-/// use chrono::{TimeZone, Utc};
-/// use std::time::Duration;
-/// let now = Utc.with_ymd_and_hms(2024, 11, 11, 14, 59, 0).unwrap();
-/// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
-/// assert_eq!(parse_retry_after("2024-11-11 14:59:33 +0000 UTC", now), Some(Duration::from_secs(33)));
-/// assert_eq!(parse_retry_after("Mon, 11 Nov 2024 14:59:10 GMT", now), Some(Duration::from_secs(10)));
-/// assert_eq!(parse_retry_after("soon", now), None);
-/// ```
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if value.is_empty() || value.len() > 128 {
@@ -167,5 +156,30 @@ mod tests {
                 Some(Duration::from_secs(secs))
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_every_form() {
+        use chrono::{TimeZone, Utc};
+        use std::time::Duration;
+        let now = Utc.with_ymd_and_hms(2024, 11, 11, 14, 59, 0).unwrap();
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("2024-11-11 14:59:33 +0000 UTC", now),
+            Some(Duration::from_secs(33))
+        );
+        assert_eq!(
+            parse_retry_after("Mon, 11 Nov 2024 14:59:10 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 }

@@ -11,14 +11,6 @@ use crate::error::{Error, Result};
 /// in clear text. URLs with user info (`https://user:pass@host`) are refused too.
 ///
 /// `field` names where the URL came from (`uaa.url`, `--api`), so the error says what to fix.
-///
-/// ```
-/// use calm_credentials::http::check_url;
-/// use url::Url;
-/// assert!(check_url(&Url::parse("https://api.example.com/v1").unwrap(), "api").is_ok());
-/// assert!(check_url(&Url::parse("http://127.0.0.1:8080/").unwrap(), "api").is_ok());
-/// assert!(check_url(&Url::parse("http://example.com/").unwrap(), "api").is_err());
-/// ```
 pub fn check_url(url: &Url, field: &str) -> Result<()> {
     let refuse = |reason: String| {
         Err(Error::InvalidUrl {
@@ -61,12 +53,6 @@ fn is_loopback(host: &Host<&str>) -> bool {
 }
 
 /// The URL without query, fragment or user info: safe for errors and traces.
-///
-/// ```
-/// use calm_credentials::http::sanitize_url;
-/// let url = url::Url::parse("https://u:p@host.example/v1/x?token=abc#f").unwrap();
-/// assert_eq!(sanitize_url(&url), "https://host.example/v1/x");
-/// ```
 pub fn sanitize_url(url: &Url) -> String {
     let mut clean = url.clone();
     clean.set_query(None);
@@ -116,5 +102,24 @@ mod tests {
         let url =
             Url::parse("https://me:secret@h.example:8443/a/b?client_secret=x&y=1#frag").unwrap();
         assert_eq!(sanitize_url(&url), "https://h.example:8443/a/b");
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    use super::*;
+
+    #[test]
+    fn https_or_loopback_only() {
+        use url::Url;
+        assert!(check_url(&Url::parse("https://api.example.com/v1").unwrap(), "api").is_ok());
+        assert!(check_url(&Url::parse("http://127.0.0.1:8080/").unwrap(), "api").is_ok());
+        assert!(check_url(&Url::parse("http://example.com/").unwrap(), "api").is_err());
+    }
+
+    #[test]
+    fn sanitized_urls_lose_credentials_query_and_fragment() {
+        let url = url::Url::parse("https://u:p@host.example/v1/x?token=abc#f").unwrap();
+        assert_eq!(sanitize_url(&url), "https://host.example/v1/x");
     }
 }

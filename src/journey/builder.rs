@@ -36,6 +36,10 @@ impl Knobs {
     fn on_progress(&mut self, f: impl Fn(&ProgressEvent) + Send + Sync + 'static) {
         self.options.wait.progress = Progress::new(f);
     }
+
+    fn poll_intervals(&mut self, first: Duration, longest: Duration) {
+        self.options.wait = self.options.wait.clone().intervals(first, longest);
+    }
 }
 
 /// Finds, and when allowed creates, the credentials of an SAP Cloud ALM API instance; made by
@@ -150,6 +154,14 @@ impl<'a> CredentialsBuilder<'a> {
         self
     }
 
+    /// How often an asynchronous operation is looked at: first after `first`, the pause
+    /// doubling up to `longest` (default 200 ms up to 5 s; a server's `Retry-After` is
+    /// honoured within the deadline).
+    pub fn poll_intervals(mut self, first: Duration, longest: Duration) -> Self {
+        self.knobs.poll_intervals(first, longest);
+        self
+    }
+
     async fn run(self) -> Result<Retrieved> {
         let opts = &self.knobs.options;
         match self.on {
@@ -230,6 +242,14 @@ impl<'a> RotateBuilder<'a> {
         self.knobs.on_progress(f);
         self
     }
+
+    /// How often an asynchronous operation is looked at: first after `first`, the pause
+    /// doubling up to `longest` (default 200 ms up to 5 s; a server's `Retry-After` is
+    /// honoured within the deadline).
+    pub fn poll_intervals(mut self, first: Duration, longest: Duration) -> Self {
+        self.knobs.poll_intervals(first, longest);
+        self
+    }
 }
 
 /// Deletes the bindings of an instance that a rotation kept, once their grace period has
@@ -261,6 +281,14 @@ impl<'a> RetireStaleBuilder<'a> {
     /// Receives what is deleted and waited for.
     pub fn on_progress(mut self, f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
         self.knobs.on_progress(f);
+        self
+    }
+
+    /// How often an asynchronous operation is looked at: first after `first`, the pause
+    /// doubling up to `longest` (default 200 ms up to 5 s; a server's `Retry-After` is
+    /// honoured within the deadline).
+    pub fn poll_intervals(mut self, first: Duration, longest: Duration) -> Self {
+        self.knobs.poll_intervals(first, longest);
         self
     }
 }

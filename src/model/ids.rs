@@ -9,6 +9,8 @@ macro_rules! id_type {
         #[serde(transparent)]
         pub struct $name(String);
 
+        // The ids kept inside the crate (offering, plan, operation) do not use every accessor.
+        #[allow(dead_code)]
         impl $name {
             /// Wraps an id given by the platform.
             pub fn new(id: impl Into<String>) -> Self {

@@ -7,7 +7,7 @@ use url::Url;
 use super::{Region, SubaccountId};
 use crate::error::Result;
 use crate::setup::{Environment, PlanRequest, Purpose, SetupPlan};
-use crate::tier::{ProvisioningDate, ProvisioningTier, TierFacts, provisioning_tier};
+use crate::tier::{ProvisioningTier, TierFacts, provisioning_tier};
 
 /// A Cloud ALM tenant and the BTP subaccount that holds its Cloud ALM API instances.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,10 +37,11 @@ impl Tenant {
         }
     }
 
-    /// Sets the provisioning day (a `NaiveDate`, e.g. `"2023-01-15".parse()?`, or any
-    /// `DateTime`, counted by its UTC date).
-    pub fn provisioned_on(mut self, day: impl ProvisioningDate) -> Self {
-        self.provisioned_on = Some(day.utc_date());
+    /// Sets the provisioning day: `"2023-01-15".parse()?` (an unreadable date is
+    /// [`Error::Config`](crate::Error::Config)), or `date_time.date_naive()` after converting
+    /// to UTC.
+    pub fn provisioned_on(mut self, day: NaiveDate) -> Self {
+        self.provisioned_on = Some(day);
         self
     }
 
@@ -72,11 +73,11 @@ impl Tenant {
     ///
     /// ```
     /// use calm_credentials::{Environment, Purpose, Region, Tenant};
-    /// let tenant = Tenant::new("acme", Region::Eu10).provisioned_on("2023-08-01".parse::<chrono::NaiveDate>()?);
+    /// let tenant = Tenant::new("acme", Region::Eu10).provisioned_on("2023-08-01".parse()?);
     /// let plan = tenant.plan(Purpose::TransportManagement, Environment::ServiceManager)?;
     /// assert!(plan.creates_anything());
     /// println!("{plan}");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), calm_credentials::Error>(())
     /// ```
     pub fn plan(&self, purpose: Purpose, environment: Environment) -> Result<SetupPlan> {
         SetupPlan::new(&self.plan_request(purpose, environment))

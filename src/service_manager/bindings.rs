@@ -3,6 +3,9 @@
 //! Bindings are immutable apart from their name and labels: new credentials always mean a new
 //! binding.
 
+// A typed client of the whole API: the journeys use part of it, the contract tests the rest.
+#![allow(dead_code)]
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -35,7 +38,7 @@ pub struct NewBinding {
 
 impl NewBinding {
     /// A binding `name` of instance `instance_id`.
-    pub fn new(name: impl Into<String>, instance_id: InstanceId) -> Self {
+    pub(crate) fn new(name: impl Into<String>, instance_id: InstanceId) -> Self {
         NewBinding {
             name: name.into(),
             instance_id,
@@ -45,13 +48,13 @@ impl NewBinding {
     }
 
     /// Sets the parameters.
-    pub fn parameters(mut self, parameters: Value) -> Self {
+    pub(crate) fn parameters(mut self, parameters: Value) -> Self {
         self.parameters = Some(parameters);
         self
     }
 
     /// Adds a label.
-    pub fn label(mut self, key: impl Into<String>, values: Vec<String>) -> Self {
+    pub(crate) fn label(mut self, key: impl Into<String>, values: Vec<String>) -> Self {
         self.labels.insert(key.into(), values);
         self
     }
@@ -80,7 +83,7 @@ pub struct LabelChange {
 
 impl LabelChange {
     /// Adds `values` to label `key`.
-    pub fn add(key: impl Into<String>, values: Vec<String>) -> Self {
+    pub(crate) fn add(key: impl Into<String>, values: Vec<String>) -> Self {
         LabelChange {
             op: "add",
             key: key.into(),
@@ -89,7 +92,7 @@ impl LabelChange {
     }
 
     /// Removes `values` from label `key`.
-    pub fn remove(key: impl Into<String>, values: Vec<String>) -> Self {
+    pub(crate) fn remove(key: impl Into<String>, values: Vec<String>) -> Self {
         LabelChange {
             op: "remove",
             key: key.into(),
@@ -100,12 +103,12 @@ impl LabelChange {
 
 impl ServiceManager {
     /// The bindings matching `filter`, page by page (with their credentials).
-    pub fn list_bindings(&self, filter: ListFilter) -> Pager<Binding> {
+    pub(crate) fn list_bindings(&self, filter: ListFilter) -> Pager<Binding> {
         Pager::new(self, COLLECTION, &filter)
     }
 
     /// Every binding of an instance.
-    pub async fn bindings_of(&self, instance_id: &InstanceId) -> Result<Vec<Binding>> {
+    pub(crate) async fn bindings_of(&self, instance_id: &InstanceId) -> Result<Vec<Binding>> {
         self.list_bindings(ListFilter::field(
             Query::new().eq("service_instance_id", instance_id.as_str()),
         ))
@@ -115,7 +118,7 @@ impl ServiceManager {
 
     /// The binding `name` of an instance, credentials included (one request); `None` if there
     /// is none.
-    pub async fn find_binding(
+    pub(crate) async fn find_binding(
         &self,
         instance_id: &InstanceId,
         name: &str,
@@ -132,20 +135,20 @@ impl ServiceManager {
     }
 
     /// The binding with this id.
-    pub async fn get_binding(&self, id: &BindingId) -> Result<Binding> {
+    pub(crate) async fn get_binding(&self, id: &BindingId) -> Result<Binding> {
         self.send(Request::get(self.url(&[COLLECTION, id.as_str()])))
             .await?
             .json()
     }
 
     /// The binding with this id, `None` on 404.
-    pub async fn get_binding_opt(&self, id: &BindingId) -> Result<Option<Binding>> {
+    pub(crate) async fn get_binding_opt(&self, id: &BindingId) -> Result<Option<Binding>> {
         not_found_as_none(self.get_binding(id).await)
     }
 
     /// Sends one create. Not retried on a lost answer: use the orchestrating client for a
     /// get-or-create that never duplicates.
-    pub async fn create_binding(&self, new: &NewBinding) -> Result<Mutation<Binding>> {
+    pub(crate) async fn create_binding(&self, new: &NewBinding) -> Result<Mutation<Binding>> {
         let request = Request::post(self.url(&[COLLECTION]))
             .json(new.body())
             .retry_safe(false);
@@ -154,7 +157,11 @@ impl ServiceManager {
     }
 
     /// Waits until the binding is usable (404 and `ready: false` count as still running).
-    pub async fn wait_binding_ready(&self, id: &BindingId, wait: &WaitOptions) -> Result<Binding> {
+    pub(crate) async fn wait_binding_ready(
+        &self,
+        id: &BindingId,
+        wait: &WaitOptions,
+    ) -> Result<Binding> {
         let what = format!("creation of binding {id}");
         poll_until(&what, wait, || async {
             let Some(binding) = self.get_binding_opt(id).await? else {
@@ -170,7 +177,7 @@ impl ServiceManager {
 
     /// Changes a binding's labels (the only change a binding allows besides its name). Returns
     /// the binding as it is afterwards.
-    pub async fn update_binding_labels(
+    pub(crate) async fn update_binding_labels(
         &self,
         id: &BindingId,
         changes: &[LabelChange],
@@ -192,7 +199,7 @@ impl ServiceManager {
     }
 
     /// Deletes a binding and waits until it is gone; already gone (404) counts as done.
-    pub async fn delete_binding(&self, id: &BindingId, wait: &WaitOptions) -> Result<()> {
+    pub(crate) async fn delete_binding(&self, id: &BindingId, wait: &WaitOptions) -> Result<()> {
         let what = format!("deletion of binding {id}");
         self.delete_resource(&[COLLECTION, id.as_str()], &what, wait)
             .await

@@ -1,5 +1,8 @@
 //! Service instances: list, get, create, delete, and waiting until one is ready.
 
+// A typed client of the whole API: the journeys use part of it, the contract tests the rest.
+#![allow(dead_code)]
+
 use serde_json::{Value, json};
 
 use super::ServiceManager;
@@ -30,7 +33,7 @@ pub struct NewInstance {
 
 impl NewInstance {
     /// An instance `name` of plan `plan_id`, without parameters or labels.
-    pub fn new(name: impl Into<String>, plan_id: PlanId) -> Self {
+    pub(crate) fn new(name: impl Into<String>, plan_id: PlanId) -> Self {
         NewInstance {
             name: name.into(),
             plan_id,
@@ -40,13 +43,13 @@ impl NewInstance {
     }
 
     /// Sets the parameters.
-    pub fn parameters(mut self, parameters: Value) -> Self {
+    pub(crate) fn parameters(mut self, parameters: Value) -> Self {
         self.parameters = Some(parameters);
         self
     }
 
     /// Adds a label.
-    pub fn label(mut self, key: impl Into<String>, values: Vec<String>) -> Self {
+    pub(crate) fn label(mut self, key: impl Into<String>, values: Vec<String>) -> Self {
         self.labels.insert(key.into(), values);
         self
     }
@@ -65,13 +68,13 @@ impl NewInstance {
 
 impl ServiceManager {
     /// The instances matching `filter`, page by page.
-    pub fn list_instances(&self, filter: ListFilter) -> Pager<Instance> {
+    pub(crate) fn list_instances(&self, filter: ListFilter) -> Pager<Instance> {
         Pager::new(self, COLLECTION, &filter)
     }
 
     /// The instance called `name` (one request), `None` if there is none;
     /// [`Error::Ambiguous`] if several share the name.
-    pub async fn find_instance(&self, name: &str) -> Result<Option<Instance>> {
+    pub(crate) async fn find_instance(&self, name: &str) -> Result<Option<Instance>> {
         let found = self
             .list_instances(ListFilter::field(Query::new().eq("name", name)))
             .all()
@@ -84,20 +87,20 @@ impl ServiceManager {
     }
 
     /// The instance with this id.
-    pub async fn get_instance(&self, id: &InstanceId) -> Result<Instance> {
+    pub(crate) async fn get_instance(&self, id: &InstanceId) -> Result<Instance> {
         self.send(Request::get(self.url(&[COLLECTION, id.as_str()])))
             .await?
             .json()
     }
 
     /// The instance with this id, `None` on 404 (gone, or not visible yet while being created).
-    pub async fn get_instance_opt(&self, id: &InstanceId) -> Result<Option<Instance>> {
+    pub(crate) async fn get_instance_opt(&self, id: &InstanceId) -> Result<Option<Instance>> {
         not_found_as_none(self.get_instance(id).await)
     }
 
     /// Sends one create. Not retried on a lost answer: use the orchestrating client for a
     /// get-or-create that never duplicates.
-    pub async fn create_instance(&self, new: &NewInstance) -> Result<Mutation<Instance>> {
+    pub(crate) async fn create_instance(&self, new: &NewInstance) -> Result<Mutation<Instance>> {
         let request = Request::post(self.url(&[COLLECTION]))
             .json(new.body())
             .retry_safe(false);
@@ -107,7 +110,7 @@ impl ServiceManager {
 
     /// Waits until the instance is usable: a 404 or `ready: false` while it is being created
     /// count as still running; a failed creation gives [`Error::OperationFailed`].
-    pub async fn wait_instance_ready(
+    pub(crate) async fn wait_instance_ready(
         &self,
         id: &InstanceId,
         wait: &WaitOptions,
@@ -126,7 +129,7 @@ impl ServiceManager {
     }
 
     /// Deletes an instance and waits until it is gone; already gone (404) counts as done.
-    pub async fn delete_instance(&self, id: &InstanceId, wait: &WaitOptions) -> Result<()> {
+    pub(crate) async fn delete_instance(&self, id: &InstanceId, wait: &WaitOptions) -> Result<()> {
         let what = format!("deletion of instance {id}");
         self.delete_resource(&[COLLECTION, id.as_str()], &what, wait)
             .await

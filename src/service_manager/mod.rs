@@ -16,22 +16,23 @@ mod instances;
 mod offerings;
 mod operations;
 mod paging;
-pub mod query;
-pub mod types;
+mod query;
+mod types;
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
 
 use url::Url;
 
-pub use bindings::{LabelChange, NewBinding};
-pub use instances::NewInstance;
-pub use operations::{Mutation, OperationRef, ResourceKind, parse_operation_location};
-pub use paging::{ListFilter, Pager};
-pub use query::Query;
-pub use types::{
-    Binding, Instance, Labels, Offering, Operation, OperationKind, OperationState, Page, Plan,
-    Readiness,
-};
+pub(crate) use bindings::{LabelChange, NewBinding};
+pub(crate) use instances::NewInstance;
+pub(crate) use operations::Mutation;
+pub(crate) use paging::{ListFilter, Pager};
+pub(crate) use query::Query;
+pub(crate) use types::{Binding, Instance, Plan, Readiness};
 
 use crate::auth::TokenSource;
 use crate::credentials::ServiceKey;
@@ -39,17 +40,22 @@ use crate::error::{Error, Result};
 use crate::http::{HttpClient, Request, Response, check_url};
 use crate::setup::DEFAULT_OFFERING;
 
-/// A client of one subaccount's Service Manager.
+/// A handle on one subaccount's Service Manager: the recommended path to SAP Cloud ALM API
+/// credentials (instances and bindings in the "Other" environment).
 ///
 /// Built from the credentials of a Service Manager binding (plan `subaccount-admin`), whose
-/// `sm_url` is the base URL and whose OAuth client gets the tokens.
+/// `sm_url` is the base URL and whose OAuth client gets the tokens. Cheap to clone (clones share
+/// the transport and the token cache) and `Send + Sync`, so one handle serves many tasks.
 ///
 /// ```no_run
 /// # async fn run() -> calm_credentials::Result<()> {
-/// use calm_credentials::{ServiceKey, http::HttpClient, service_manager::ServiceManager};
-/// let sm_key = ServiceKey::from_json(&std::fs::read_to_string("sm-key.json").unwrap())?;
-/// let sm = ServiceManager::new(&sm_key, HttpClient::new()?)?;
-/// let instance = sm.find_instance("cloud-alm-api").await?;
+/// use calm_credentials::{Purpose, ServiceKey, ServiceManager, Tenant};
+/// let sm = ServiceManager::from_key(&ServiceKey::from_file("sm-key.json")?)?;
+/// let tenant = Tenant::new("acme", "eu10").provisioned_on("2024-03-01".parse()?);
+/// let got = sm.credentials(&tenant, Purpose::OperationsMonitoring).await?;
+/// for listing in sm.list().await? {
+///     println!("{} {}: {} binding(s)", listing.instance.name, listing.state, listing.credentials.len());
+/// }
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -58,7 +64,11 @@ pub struct ServiceManager {
     auth: TokenSource,
     base: Url,
     offering: String,
+    plans: Arc<PlanCache>,
 }
+
+/// The plans a handle resolved, by (offering, plan) name.
+type PlanCache = Mutex<HashMap<(String, String), Arc<OnceCell<Plan>>>>;
 
 impl fmt::Debug for ServiceManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -71,7 +81,7 @@ impl fmt::Debug for ServiceManager {
 impl ServiceManager {
     /// A client for the Service Manager named by `sm_key` (`sm_url`), authenticating with the
     /// key's OAuth client.
-    pub fn new(sm_key: &ServiceKey, http: HttpClient) -> Result<Self> {
+    pub(crate) fn new(sm_key: &ServiceKey, http: HttpClient) -> Result<Self> {
         let base = sm_key.service_manager_url().ok_or_else(|| {
             Error::config(
                 "the Service Manager key",
@@ -84,7 +94,7 @@ impl ServiceManager {
     }
 
     /// A client for the Service Manager at `base` with the given token source (tests, proxies).
-    pub fn with_base_url(base: Url, auth: TokenSource, http: HttpClient) -> Result<Self> {
+    pub(crate) fn with_base_url(base: Url, auth: TokenSource, http: HttpClient) -> Result<Self> {
         check_url(&base, "sm_url")?;
         if base.cannot_be_a_base() {
             return Err(Error::InvalidUrl {
@@ -97,6 +107,7 @@ impl ServiceManager {
             auth,
             base,
             offering: DEFAULT_OFFERING.to_owned(),
+            plans: Arc::default(),
         })
     }
 
@@ -107,6 +118,15 @@ impl ServiceManager {
             http,
             ..self
         }
+    }
+
+    /// The cell that holds the plan `plan` of `offering` once it was looked up.
+    pub(crate) fn plan_cell(&self, offering: &str, plan: &str) -> Arc<OnceCell<Plan>> {
+        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
+        plans
+            .entry((offering.to_owned(), plan.to_owned()))
+            .or_default()
+            .clone()
     }
 
     /// The offering listed and discovered (default `SAPCloudALMAPIs`).

@@ -1,6 +1,9 @@
 //! Asynchronous mutations: 201 with the resource versus 202 with a relative `Location`, and
 //! waiting on the operation that `Location` names.
 
+// A typed client of the whole API: the journeys use part of it, the contract tests the rest.
+#![allow(dead_code)]
+
 use chrono::Utc;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -52,18 +55,7 @@ pub enum Mutation<T> {
 /// `…/v1/{collection}/{resource id}/operations/{operation id}`.
 ///
 /// The location must have the base URL's scheme, host and port: the bearer token is sent there.
-///
-/// ```
-/// use calm_credentials::service_manager::{parse_operation_location, ResourceKind};
-/// let base = url::Url::parse("https://sm.example").unwrap();
-/// let loc = base.join("/v1/service_bindings/b-1/operations/op-9").unwrap();
-/// let op = parse_operation_location(&base, &loc)?;
-/// assert_eq!(op.resource_kind, ResourceKind::Binding);
-/// assert_eq!(op.resource_id, "b-1");
-/// assert_eq!(op.operation_id.as_str(), "op-9");
-/// # Ok::<(), calm_credentials::Error>(())
-/// ```
-pub fn parse_operation_location(base: &Url, location: &Url) -> Result<OperationRef> {
+pub(crate) fn parse_operation_location(base: &Url, location: &Url) -> Result<OperationRef> {
     let refuse = |reason: &str| Error::InvalidUrl {
         field: "Location header of a 202 answer".to_owned(),
         reason: reason.to_owned(),
@@ -131,14 +123,14 @@ impl ServiceManager {
     }
 
     /// Reads an operation once.
-    pub async fn get_operation(&self, operation: &OperationRef) -> Result<Operation> {
+    pub(crate) async fn get_operation(&self, operation: &OperationRef) -> Result<Operation> {
         self.send(Request::get(operation.url.clone())).await?.json()
     }
 
     /// Polls a create or update until it succeeds (the operation is returned) or fails
     /// ([`Error::OperationFailed`] with the platform's reasons), within `wait`'s deadline. An
     /// operation that is not visible yet (404) counts as still running.
-    pub async fn wait_operation(
+    pub(crate) async fn wait_operation(
         &self,
         operation: &OperationRef,
         what: &str,
@@ -288,5 +280,23 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    use super::*;
+
+    #[test]
+    fn operation_locations_name_resource_and_operation() -> crate::Result<()> {
+        let base = url::Url::parse("https://sm.example").unwrap();
+        let loc = base
+            .join("/v1/service_bindings/b-1/operations/op-9")
+            .unwrap();
+        let op = parse_operation_location(&base, &loc)?;
+        assert_eq!(op.resource_kind, ResourceKind::Binding);
+        assert_eq!(op.resource_id, "b-1");
+        assert_eq!(op.operation_id.as_str(), "op-9");
+        Ok(())
     }
 }

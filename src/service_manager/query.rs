@@ -4,17 +4,15 @@
 //! doubled (`'O''Brien'`). The result is one query-parameter value: the transport percent-encodes
 //! it (see `reference/service-manager-api.md` §3).
 
+// A typed client of the whole API: the journeys use part of it, the contract tests the rest.
+#![allow(dead_code)]
+
 use std::fmt;
 
 use crate::error::{Error, Result};
 
 /// Quotes a string literal for a query: `O'Brien` → `'O''Brien'`.
-///
-/// ```
-/// use calm_credentials::service_manager::query::quote;
-/// assert_eq!(quote("O'Brien"), "'O''Brien'");
-/// ```
-pub fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
@@ -29,7 +27,7 @@ pub fn quote(value: &str) -> String {
 
 /// Reads back a literal made by [`quote`]: `None` if it is not one (missing outer quotes or a
 /// lone quote inside).
-pub fn unquote(literal: &str) -> Option<String> {
+pub(crate) fn unquote(literal: &str) -> Option<String> {
     let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
@@ -43,7 +41,7 @@ pub fn unquote(literal: &str) -> Option<String> {
 }
 
 /// Whether `key` is a valid query key: `[-_/a-zA-Z0-9]+` (nested paths like `context/x` work).
-pub fn is_valid_key(key: &str) -> bool {
+pub(crate) fn is_valid_key(key: &str) -> bool {
     !key.is_empty()
         && key
             .bytes()
@@ -51,14 +49,6 @@ pub fn is_valid_key(key: &str) -> bool {
 }
 
 /// A `fieldQuery` or `labelQuery`: criteria joined by ` and `.
-///
-/// ```
-/// use calm_credentials::service_manager::Query;
-/// let q = Query::new().eq("service_instance_id", "42").eq("name", "O'Brien");
-/// assert_eq!(q.render()?.as_deref(),
-///            Some("service_instance_id eq '42' and name eq 'O''Brien'"));
-/// # Ok::<(), calm_credentials::Error>(())
-/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
     criteria: Vec<Criterion>,
@@ -74,22 +64,22 @@ struct Criterion {
 
 impl Query {
     /// An empty query (renders as nothing: no filter).
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Query::default()
     }
 
     /// Adds `key eq 'value'`.
-    pub fn eq(self, key: &str, value: &str) -> Self {
+    pub(crate) fn eq(self, key: &str, value: &str) -> Self {
         self.push(key, "eq", vec![value.to_owned()], false)
     }
 
     /// Adds `key ne 'value'`.
-    pub fn ne(self, key: &str, value: &str) -> Self {
+    pub(crate) fn ne(self, key: &str, value: &str) -> Self {
         self.push(key, "ne", vec![value.to_owned()], false)
     }
 
     /// Adds `key in ('v1', 'v2', …)`. An empty list matches nothing; see [`Query::matches_nothing`].
-    pub fn any_of<I, S>(self, key: &str, values: I) -> Self
+    pub(crate) fn any_of<I, S>(self, key: &str, values: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -100,7 +90,7 @@ impl Query {
 
     /// Adds `key eq 'v'` for one value and `key in ('v1', …)` for several (an empty list
     /// matches nothing).
-    pub fn eq_any<I, S>(self, key: &str, values: I) -> Self
+    pub(crate) fn eq_any<I, S>(self, key: &str, values: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -124,19 +114,19 @@ impl Query {
     }
 
     /// Whether the query has no criteria.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.criteria.is_empty()
     }
 
     /// Whether some `in` criterion has an empty list, so no resource can match (the platform
     /// rejects `in ()`, so callers skip the request).
-    pub fn matches_nothing(&self) -> bool {
+    pub(crate) fn matches_nothing(&self) -> bool {
         self.criteria.iter().any(|c| c.list && c.values.is_empty())
     }
 
     /// The query text, or `None` when there are no criteria. Fails on a key outside
     /// `[-_/a-zA-Z0-9]+` (nothing is sent then).
-    pub fn render(&self) -> Result<Option<String>> {
+    pub(crate) fn render(&self) -> Result<Option<String>> {
         if self.criteria.is_empty() {
             return Ok(None);
         }
@@ -248,5 +238,27 @@ mod tests {
             prop_assert!(text.starts_with(&prefix));
             prop_assert_eq!(unquote(&text[prefix.len()..]), Some(value));
         }
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    use super::*;
+
+    #[test]
+    fn quote_doubles_single_quotes() {
+        assert_eq!(quote("O'Brien"), "'O''Brien'");
+    }
+
+    #[test]
+    fn query_renders_conditions_joined_by_and() -> crate::Result<()> {
+        let q = Query::new()
+            .eq("service_instance_id", "42")
+            .eq("name", "O'Brien");
+        assert_eq!(
+            q.render()?.as_deref(),
+            Some("service_instance_id eq '42' and name eq 'O''Brien'")
+        );
+        Ok(())
     }
 }

@@ -8,8 +8,8 @@ pub mod names;
 pub mod parameters;
 pub mod plan;
 
-pub use names::{is_reserved_system_name, validate_credential_name, validate_instance_name};
-pub use parameters::{InstanceParameters, scopes};
+pub use names::{validate_credential_name, validate_instance_name};
+pub use parameters::InstanceParameters;
 pub use plan::{
     DEFAULT_OFFERING, DEFAULT_PLAN, Environment, PlanRequest, Purpose, SetupPlan, Step,
 };

@@ -9,7 +9,7 @@ pub const MAX_INSTANCE_NAME: usize = 32;
 /// characters, numbers from 0 to 9, periods, and hyphens; underscores instead of spaces").
 ///
 /// ```
-/// use calm_credentials::setup::validate_instance_name;
+/// use calm_credentials::validate_instance_name;
 /// assert!(validate_instance_name("cloud-alm-api").is_ok());
 /// assert!(validate_instance_name("cloud alm api").is_err());
 /// ```

@@ -8,54 +8,14 @@ use crate::error::{Error, Result};
 /// The prefix the broker replaces with the Cloud ALM master application.
 pub const MASTER_APP_PREFIX: &str = "$XSMASTERAPPNAME.";
 
-/// Scope names known from SAP's documentation and samples (use without the prefix; the builder
-/// adds it).
-pub mod scopes {
+/// The scopes transport management needs (use without the prefix; the builder adds it).
+pub(crate) mod scopes {
     /// Transport management: display features (needed with [`TRANSPORT_MANAGE`]).
-    pub const TRANSPORT_DISPLAY: &str = "imp-cdm-feature-display-ui";
+    pub(crate) const TRANSPORT_DISPLAY: &str = "imp-cdm-feature-display-ui";
     /// Transport management: manage features.
-    pub const TRANSPORT_MANAGE: &str = "imp-cdm-feature-manage-ui";
+    pub(crate) const TRANSPORT_MANAGE: &str = "imp-cdm-feature-manage-ui";
     /// The two scopes transport management needs.
-    pub const TRANSPORT: [&str; 2] = [TRANSPORT_DISPLAY, TRANSPORT_MANAGE];
-    /// Landscape API: read.
-    pub const LANDSCAPE_READ: &str = "calm-api.landscape.read";
-    /// Subscriptions API: read.
-    pub const SUBSCRIPTIONS_READ: &str = "calm-api.subscriptions.read";
-    /// Projects API: read.
-    pub const PROJECTS_READ: &str = "calm-api.projects.read";
-    /// Projects API: write.
-    pub const PROJECTS_WRITE: &str = "calm-api.projects.write";
-    /// Tasks API: read.
-    pub const TASKS_READ: &str = "calm-api.tasks.read";
-    /// Tasks API: write.
-    pub const TASKS_WRITE: &str = "calm-api.tasks.write";
-    /// Process Scopes API: read.
-    pub const PROCESS_MANAGEMENT_READ: &str = "calm-api.processmanagement.read";
-    /// Process Scopes API: write.
-    pub const PROCESS_MANAGEMENT_WRITE: &str = "calm-api.processmanagement.write";
-    /// Process Scopes API: delete.
-    pub const PROCESS_MANAGEMENT_DELETE: &str = "calm-api.processmanagement.delete";
-    /// Operations: display (LeanIX integration).
-    pub const OPS_IM_DISPLAY: &str = "ops-im-display-ui";
-    /// Operations: configure (LeanIX integration).
-    pub const OPS_IM_CONFIGURE: &str = "ops-im-configure-ui";
-
-    /// Every scope above.
-    pub const KNOWN: [&str; 13] = [
-        TRANSPORT_DISPLAY,
-        TRANSPORT_MANAGE,
-        LANDSCAPE_READ,
-        SUBSCRIPTIONS_READ,
-        PROJECTS_READ,
-        PROJECTS_WRITE,
-        TASKS_READ,
-        TASKS_WRITE,
-        PROCESS_MANAGEMENT_READ,
-        PROCESS_MANAGEMENT_WRITE,
-        PROCESS_MANAGEMENT_DELETE,
-        OPS_IM_DISPLAY,
-        OPS_IM_CONFIGURE,
-    ];
+    pub(crate) const TRANSPORT: [&str; 2] = [TRANSPORT_DISPLAY, TRANSPORT_MANAGE];
 }
 
 /// The credential type a Service Manager ("Other" environment) instance declares.
@@ -64,9 +24,9 @@ pub const BINDING_SECRET: &str = "binding-secret";
 /// Builder for the `xs-security` parameters of an instance.
 ///
 /// ```
-/// use calm_credentials::setup::{InstanceParameters, scopes};
+/// use calm_credentials::InstanceParameters;
 /// let params = InstanceParameters::new("calm-transport")
-///     .authorities(scopes::TRANSPORT)
+///     .authorities(["imp-cdm-feature-display-ui", "imp-cdm-feature-manage-ui"])
 ///     .credential_types(["binding-secret"])
 ///     .to_json()?;
 /// assert_eq!(params["xs-security"]["authorities"][0],

@@ -29,7 +29,12 @@ pub enum Purpose {
     OperationsMonitoring,
     /// Transport management (needs the `imp-cdm-feature-*` scopes).
     TransportManagement,
-    /// Calling Cloud ALM APIs from an own program, with these scopes.
+    /// Calling Cloud ALM APIs from an own program, with these scopes. Scopes known from SAP's
+    /// documentation: `calm-api.landscape.read`, `calm-api.subscriptions.read`,
+    /// `calm-api.projects.read` / `.write`, `calm-api.tasks.read` / `.write`,
+    /// `calm-api.processmanagement.read` / `.write` / `.delete`, `ops-im-display-ui`,
+    /// `ops-im-configure-ui`, and the transport scopes `imp-cdm-feature-display-ui` and
+    /// `imp-cdm-feature-manage-ui`.
     ApiAccess {
         /// Scope names, with or without the `$XSMASTERAPPNAME.` prefix.
         scopes: Vec<String>,
@@ -320,7 +325,7 @@ impl SetupPlan {
     /// Makes the plan. Names and parameters are validated here, before anything is sent.
     ///
     /// ```
-    /// use calm_credentials::setup::{Environment, PlanRequest, Purpose, SetupPlan, Step};
+    /// use calm_credentials::{Environment, PlanRequest, Purpose, SetupPlan, Step};
     /// use calm_credentials::ProvisioningTier;
     ///
     /// let req = PlanRequest::new(Some(ProvisioningTier::MonitoringOnly),

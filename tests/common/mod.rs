@@ -1,9 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-pub mod mocks;
 pub mod sim;
-pub mod sm;
 
 use std::io::Write;
 use std::path::PathBuf;

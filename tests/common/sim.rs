@@ -3,19 +3,14 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use calm_credentials::Purpose;
-use calm_credentials::client::{Provenance, RetrieveOptions};
-use calm_credentials::cloud_foundry::{CfLogin, CloudFoundry, Space};
-use calm_credentials::http::{HttpClient, RetryPolicy};
-use calm_credentials::service_manager::ServiceManager;
-use calm_credentials::setup::DEFAULT_OFFERING;
 use calm_credentials::simulator::{Server, Simulator};
-use calm_credentials::wait::WaitOptions;
+use calm_credentials::{
+    CfCredentials, CfSpace, CloudFoundry, CredentialsBuilder, HttpClient, Provenance, Purpose,
+    RetireStaleBuilder, RetryPolicy, RotateBuilder, ServiceManager, Tenant,
+};
 use chrono::NaiveDate;
-use secrecy::SecretString;
 
 /// Attempts in total of the fast policy (the first included).
 pub const ATTEMPTS: u32 = 4;
@@ -61,7 +56,7 @@ pub struct CfUser {
 pub fn cf_user(sim: &Simulator) -> CfUser {
     use secrecy::ExposeSecret;
     match sim.cf_login().credentials {
-        calm_credentials::cloud_foundry::CfCredentials::Password {
+        CfCredentials::Password {
             username,
             password,
             origin,
@@ -76,26 +71,48 @@ pub fn cf_user(sim: &Simulator) -> CfUser {
 
 /// A Cloud Foundry client logged in as the simulator's user (cold token; discovery done).
 pub async fn cf_for(sim: &Simulator, http: HttpClient) -> CloudFoundry {
-    let l = cf_user(sim);
-    let mut b = CfLogin::builder()
-        .api_url(sim.cf_api_url().as_str())
-        .password(l.username, SecretString::from(l.password))
-        .env(HashMap::new())
-        .config_file(None);
-    if let Some(origin) = l.origin {
-        b = b.origin(origin);
-    }
-    CloudFoundry::connect_with(b.build().unwrap(), http)
+    CloudFoundry::connect_with(sim.cf_login(), http)
         .await
         .unwrap()
 }
 
-/// Options that create, with short waits.
-pub fn create_opts() -> RetrieveOptions {
-    let mut o = RetrieveOptions::default().create(true);
-    o.wait = WaitOptions::with_timeout(Duration::from_secs(10))
-        .intervals(Duration::from_millis(5), Duration::from_millis(25));
-    o
+/// The deadline of every wait in these tests.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A journey that creates what is missing, with short waits.
+pub fn creating(journey: CredentialsBuilder<'_>) -> CredentialsBuilder<'_> {
+    finding(journey).create_missing()
+}
+
+/// A journey that only finds, with short waits.
+pub fn finding(journey: CredentialsBuilder<'_>) -> CredentialsBuilder<'_> {
+    journey
+        .deadline(DEADLINE)
+        .poll_intervals(Duration::from_millis(5), Duration::from_millis(25))
+}
+
+/// A rotation with short waits.
+pub fn rotating(rotation: RotateBuilder<'_>) -> RotateBuilder<'_> {
+    rotation
+        .deadline(DEADLINE)
+        .poll_intervals(Duration::from_millis(5), Duration::from_millis(25))
+}
+
+/// A retirement of stale bindings with short waits.
+pub fn retiring(retirement: RetireStaleBuilder<'_>) -> RetireStaleBuilder<'_> {
+    retirement
+        .deadline(DEADLINE)
+        .poll_intervals(Duration::from_millis(5), Duration::from_millis(25))
+}
+
+/// A tenant of the simulator's region provisioned on `day`.
+pub fn tenant_on(subdomain: &str, day: NaiveDate) -> Tenant {
+    Tenant::new(subdomain, "eu10").provisioned_on(day)
+}
+
+/// A tenant whose provisioning day is unknown (so is its tier).
+pub fn tenant_of_unknown_tier(subdomain: &str) -> Tenant {
+    Tenant::new(subdomain, "eu10")
 }
 
 /// The default tenants with their provisioning dates.
@@ -177,26 +194,26 @@ pub fn platform_posts(sim: &Simulator) -> usize {
 /// Instances of the Cloud ALM API offering in the tenant's subaccount and their bindings, as
 /// `(instance name, binding count)`, listed afresh.
 pub async fn sm_inventory(sm: &ServiceManager) -> Vec<(String, usize)> {
-    let mut all: Vec<(String, usize)> =
-        calm_credentials::client::service_manager::list(sm, DEFAULT_OFFERING)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|l| (l.instance.name, l.credentials.len()))
-            .collect();
+    let mut all: Vec<(String, usize)> = sm
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.instance.name, l.credentials.len()))
+        .collect();
     all.sort();
     all
 }
 
 /// Instances of the Cloud ALM API offering in the space and their keys, as
 /// `(instance name, key count)`, listed afresh.
-pub async fn cf_inventory(cf: &CloudFoundry, space: &Space) -> Vec<(String, usize)> {
-    let mut all: Vec<(String, usize)> = cf
-        .inventory(space)
+pub async fn cf_inventory(space: &CfSpace) -> Vec<(String, usize)> {
+    let mut all: Vec<(String, usize)> = space
+        .list()
         .await
         .unwrap()
         .into_iter()
-        .map(|e| (e.instance.name, e.keys.len()))
+        .map(|l| (l.instance.name, l.credentials.len()))
         .collect();
     all.sort();
     all

@@ -13,16 +13,12 @@ mod sources;
 use secrecy::SecretString;
 use url::Url;
 
-pub use config_file::{CfConfigFile, NamedGuid, default_config_path};
 pub use sources::CfLoginBuilder;
 
 use crate::auth::TokenSource;
 use crate::error::Result;
 use crate::http::HttpClient;
 use crate::model::{OrgId, SpaceId};
-
-/// The client id of the cf CLI (empty secret), used for the password and refresh grants.
-pub const CF_CLIENT_ID: &str = "cf";
 
 /// How to get a Cloud Foundry token. `Debug` never shows a secret.
 #[derive(Debug, Clone)]

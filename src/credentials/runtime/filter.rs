@@ -84,7 +84,7 @@ impl fmt::Display for Criterion {
 /// `@sap/xsenv`.
 ///
 /// ```
-/// use calm_credentials::credentials::runtime::{Criterion, Query};
+/// use calm_credentials::runtime::{Criterion, Query};
 /// let q = Query::label("SAPCloudALMAPIs").and(Criterion::Plan("standard".into()));
 /// assert_eq!(q.to_string(), "label `SAPCloudALMAPIs` and plan `standard`");
 /// ```

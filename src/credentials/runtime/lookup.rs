@@ -48,7 +48,7 @@ fn read_default_roots(env: &Environment, listing: &mut Listing) {
 /// Selects exactly one service for `query`: `list(env).select(query)`.
 ///
 /// ```
-/// use calm_credentials::credentials::runtime::{self, Environment, Query};
+/// use calm_credentials::runtime::{self, Environment, Query};
 /// let env = Environment::new().with_var("VCAP_SERVICES", r#"{"SAPCloudALMAPIs": [{
 ///     "name": "calm-api", "label": "SAPCloudALMAPIs", "plan": "standard", "tags": [],
 ///     "credentials": {"endpoints": {"Api": "https://eu10.alm.cloud.sap/api"},

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use calm_credentials::http::{HttpClient, Request, RetryPolicy};
-use calm_credentials::{Error, ServiceKey, TokenErrorKind, TokenSource};
+use crate::http::{HttpClient, Request, RetryPolicy};
+use crate::{Error, ServiceKey, TokenErrorKind, TokenSource};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use crate::http::{HttpClient, Request, RetryPolicy};
+use crate::{Error, ServiceKey, TokenErrorKind, TokenSource};
 use base64::Engine;
-use calm_credentials::http::{HttpClient, Request, RetryPolicy};
-use calm_credentials::{Error, ServiceKey, TokenErrorKind, TokenSource};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use url::Url;
@@ -14,8 +14,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "s3cr3t-CLIENT-secret!";
 const CLIENT_ID: &str = "sb-calm!b1|sapcloudalm!b2";
-const CERT: &str = include_str!("fixtures/client-cert.pem");
-const CERT_KEY: &str = include_str!("fixtures/client-cert.key");
+const CERT: &str = include_str!("../../tests/fixtures/client-cert.pem");
+const CERT_KEY: &str = include_str!("../../tests/fixtures/client-cert.key");
 
 fn fast_http() -> HttpClient {
     HttpClient::builder()

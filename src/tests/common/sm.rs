@@ -6,11 +6,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use calm_credentials::client::RetrieveOptions;
-use calm_credentials::http::{HttpClient, RetryPolicy};
-use calm_credentials::service_manager::ServiceManager;
-use calm_credentials::wait::{Progress, ProgressEvent, WaitOptions};
-use calm_credentials::{ServiceKey, TokenSource};
+use crate::client::RetrieveOptions;
+use crate::http::{HttpClient, RetryPolicy};
+use crate::service_manager::ServiceManager;
+use crate::wait::{Progress, ProgressEvent, WaitOptions};
+use crate::{ServiceKey, TokenSource};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;

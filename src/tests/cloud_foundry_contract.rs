@@ -2,23 +2,23 @@
 //! loopback: login, lookups, jobs, get-or-create, error classification, paging, warnings and
 //! request counts.
 
-mod common;
+use super::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use calm_credentials::client::cloud_foundry::retrieve_in;
-use calm_credentials::client::{Provenance, RetrieveOptions};
-use calm_credentials::cloud_foundry::{
+use crate::client::cloud_foundry::retrieve_in;
+use crate::client::{Provenance, RetrieveOptions};
+use crate::cloud_foundry::{
     CfCredentials, CfLogin, CloudFoundry, ServiceCredentialBinding, ServiceInstance, ServicePlan,
     Space,
 };
-use calm_credentials::http::{HttpClient, RetryPolicy};
-use calm_credentials::model::{InstanceId, SpaceId};
-use calm_credentials::setup::{Environment, PlanRequest, Purpose};
-use calm_credentials::wait::{Progress, ProgressEvent, WaitOptions};
-use calm_credentials::{Error, ProvisioningTier, TokenSource};
+use crate::http::{HttpClient, RetryPolicy};
+use crate::model::{InstanceId, SpaceId};
+use crate::setup::{Environment, PlanRequest, Purpose};
+use crate::wait::{Progress, ProgressEvent, WaitOptions};
+use crate::{Error, ProvisioningTier, TokenSource};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
@@ -166,7 +166,7 @@ fn calm_api() -> Value {
 /// Key `calm-key` of instance `calm-api`, got or created.
 async fn create_calm_key(
     cf: &CloudFoundry,
-) -> calm_credentials::Result<(ServiceCredentialBinding, Provenance)> {
+) -> crate::Result<(ServiceCredentialBinding, Provenance)> {
     let calm_api: ServiceInstance = serde_json::from_value(calm_api()).unwrap();
     cf.create_key(&calm_api, "calm-key", &wait()).await
 }
@@ -987,9 +987,10 @@ async fn create_journey_makes_instance_and_key_and_counts_requests() {
         listing(json!([calm_api()])),
     )
     .await;
+    // The new instance is never searched for keys.
     get("/v3/service_credential_bindings")
         .respond_with(listing(json!([])))
-        .expect(1)
+        .expect(0)
         .mount(&server)
         .await;
     mount_key_creation(&server).await;
@@ -1005,8 +1006,9 @@ async fn create_journey_makes_instance_and_key_and_counts_requests() {
     .unwrap();
     assert_eq!(got.instance_provenance, Provenance::Created);
     assert_eq!(got.credential_provenance, Provenance::Created);
-    // find instance, plan, POST, job, instance by name, find key, POST, job, details
-    assert_eq!(cf.http().request_count(), 9);
+    // find instance, plan, POST, job, instance by name, key POST, job, details (the new
+    // instance is not searched for keys)
+    assert_eq!(cf.http().request_count(), 8);
 }
 
 #[tokio::test]

@@ -3,14 +3,14 @@
 //!
 //! wiremock cannot drop connections, so this is a tiny canned HTTP server on a raw listener.
 
-mod common;
+use super::common;
 
 use std::sync::{Arc, Mutex};
 
-use calm_credentials::client::Provenance;
-use calm_credentials::client::service_manager::retrieve_by_instance_id;
-use calm_credentials::model::InstanceId;
-use calm_credentials::{Environment, PlanRequest, Purpose};
+use crate::client::Provenance;
+use crate::client::service_manager::retrieve_by_instance_id;
+use crate::model::InstanceId;
+use crate::{Environment, PlanRequest, Purpose};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -110,9 +110,9 @@ async fn lost_answer_to_binding_create_is_looked_up_not_reposted() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = Arc::new(Mutex::new(State::default()));
     tokio::spawn(serve(listener, state.clone(), base.clone()));
-    let sm = calm_credentials::service_manager::ServiceManager::with_base_url(
+    let sm = crate::service_manager::ServiceManager::with_base_url(
         url::Url::parse(&base).unwrap(),
-        calm_credentials::TokenSource::static_token(secrecy::SecretString::from("t")),
+        crate::TokenSource::static_token(secrecy::SecretString::from("t")),
         fast_http(),
     )
     .unwrap();

@@ -2,17 +2,17 @@
 //! wiremock Service Manager: every behaviour of `reference/service-manager-api.md` §11, and the
 //! number of requests each journey costs.
 
-mod common;
+use super::common;
 
 use std::time::Duration;
 
-use calm_credentials::client::Provenance;
-use calm_credentials::client::service_manager::{
+use crate::client::Provenance;
+use crate::client::service_manager::{
     Retirement, RotationRequest, discover, list, retrieve, retrieve_by_instance_id, rotate,
 };
-use calm_credentials::model::{BindingId, InstanceId};
-use calm_credentials::service_manager::{ListFilter, Query};
-use calm_credentials::{Environment, Error, PlanRequest, ProvisioningTier, Purpose};
+use crate::model::{BindingId, InstanceId};
+use crate::service_manager::{ListFilter, Query};
+use crate::{Environment, Error, PlanRequest, ProvisioningTier, Purpose};
 use chrono::Utc;
 use serde_json::json;
 use wiremock::matchers::{body_partial_json, method, path, query_param, query_param_is_missing};
@@ -1037,9 +1037,9 @@ async fn rotation_with_broken_new_credentials_deletes_the_new_binding_only() {
 /// The journeys can run on a multi-threaded runtime (`tokio::spawn`).
 #[allow(dead_code)]
 fn journeys_are_send(
-    sm: calm_credentials::ServiceManager,
+    sm: crate::ServiceManager,
     req: PlanRequest,
-    o: calm_credentials::RetrieveOptions,
+    o: crate::client::RetrieveOptions,
 ) {
     fn send<T: Send>(_: T) {}
     send(async move {

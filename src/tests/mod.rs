@@ -1,0 +1,13 @@
+//! Contract tests of the wire layer and the journeys against `wiremock`, and transport and
+//! token tests: they reach the crate's internals, so they live inside it.
+
+mod common {
+    pub mod mocks;
+    pub mod sm;
+}
+
+mod cloud_foundry_contract;
+mod service_manager_contract;
+mod service_manager_lost_response;
+mod token;
+mod transport;
