@@ -402,7 +402,7 @@ async fn failed_operations_with_empty_or_odd_errors_are_clear() {
             .await
             .unwrap_err();
         match &err {
-            Error::OperationFailed { operation, message } => {
+            Error::OperationFailed { operation, message, .. } => {
                 assert!(operation.contains("instance `calm`"), "{operation}");
                 assert!(message.contains(want), "{op} → {message}");
             }
