@@ -223,7 +223,7 @@ mod tests {
                 Query::new().eq("name", "O'Brien"),
                 Some("name eq 'O''Brien'"),
             ),
-            (Query::new().ne("name", "''"), Some("name ne ''''''")),
+            (Query::new().ne("name", "a''b"), Some("name ne 'a''''b'")),
             (
                 Query::new().any_of("service_plan_id", ["a", "b'c"]),
                 Some("service_plan_id in ('a', 'b''c')"),
