@@ -213,9 +213,13 @@ impl Error {
     /// request again can succeed.
     pub fn is_busy(&self) -> bool {
         let busy_word = |c: &str| {
-            ["OperationInProgress", "ConcurrentOperationInProgress", "ConcurrentOperation"]
-                .iter()
-                .any(|w| c.eq_ignore_ascii_case(w))
+            [
+                "OperationInProgress",
+                "ConcurrentOperationInProgress",
+                "ConcurrentOperation",
+            ]
+            .iter()
+            .any(|w| c.eq_ignore_ascii_case(w))
         };
         match self {
             Error::OperationFailed { code: Some(c), .. } => busy_word(c),

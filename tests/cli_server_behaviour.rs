@@ -123,7 +123,10 @@ async fn sm_retrieve_skips_a_same_named_instance_of_another_platform() {
     assert!(json(&created)["uaa"]["clientid"].is_string());
     let again = sm_retrieve(&sim, "cloud-alm-api", "calm-binding").await;
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
-    assert_eq!(json(&again)["uaa"]["clientid"], json(&created)["uaa"]["clientid"]);
+    assert_eq!(
+        json(&again)["uaa"]["clientid"],
+        json(&created)["uaa"]["clientid"]
+    );
 
     let mut platforms: Vec<String> = instances_named(&sim, "cloud-alm-api")
         .await
@@ -136,8 +139,14 @@ async fn sm_retrieve_skips_a_same_named_instance_of_another_platform() {
     assert_eq!(platforms[1], "service-manager");
     // One instance and one binding created, none refused (no bind on the other platform's
     // instance, which answers 404).
-    assert_eq!(posts(&sim, Server::ServiceManager, "/v1/service_instances"), [201]);
-    assert_eq!(posts(&sim, Server::ServiceManager, "/v1/service_bindings"), [201]);
+    assert_eq!(
+        posts(&sim, Server::ServiceManager, "/v1/service_instances"),
+        [201]
+    );
+    assert_eq!(
+        posts(&sim, Server::ServiceManager, "/v1/service_bindings"),
+        [201]
+    );
     assert_eq!(bindings_named(&sim, "calm-binding").await, 1);
 }
 
@@ -196,8 +205,14 @@ async fn sm_retrieve_adopts_what_a_concurrent_creator_made() {
     assert_eq!(instances_named(&sim, "calm-race").await.len(), 1);
     assert_eq!(bindings_named(&sim, "calm-race-binding").await, 1);
     // Ours were accepted (202) and refused inside their operations; one of each exists.
-    assert_eq!(posts(&sim, Server::ServiceManager, "/v1/service_instances"), [202]);
-    assert_eq!(posts(&sim, Server::ServiceManager, "/v1/service_bindings"), [202]);
+    assert_eq!(
+        posts(&sim, Server::ServiceManager, "/v1/service_instances"),
+        [202]
+    );
+    assert_eq!(
+        posts(&sim, Server::ServiceManager, "/v1/service_bindings"),
+        [202]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -298,7 +313,11 @@ async fn cf_key_finds_an_org_and_a_key_with_commas_and_prints_warnings_decoded()
         [202]
     );
     assert_eq!(
-        posts(&sim, Server::CloudFoundry, "/v3/service_credential_bindings"),
+        posts(
+            &sim,
+            Server::CloudFoundry,
+            "/v3/service_credential_bindings"
+        ),
         [202]
     );
 }

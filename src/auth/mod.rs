@@ -147,7 +147,13 @@ impl TokenSource {
         http: &HttpClient,
     ) -> Result<Self> {
         let no_secret = SecretString::from(String::new());
-        Self::cf_refresh_token_with_client(token_url, refresh_token, grants::CF_CLIENT_ID, no_secret, http)
+        Self::cf_refresh_token_with_client(
+            token_url,
+            refresh_token,
+            grants::CF_CLIENT_ID,
+            no_secret,
+            http,
+        )
     }
 
     /// The Cloud Foundry refresh grant with another OAuth client than `cf`: the cf CLI

@@ -269,7 +269,12 @@ mod tests {
             assert_eq!(unprocessable(err), Some(U::Quota), "{err}");
         }
         assert!(org.to_string().contains("quota"), "{org}");
-        let bad_request = api(400, "CF-MessageParseError", 1001, "Request invalid due to parse error");
+        let bad_request = api(
+            400,
+            "CF-MessageParseError",
+            1001,
+            "Request invalid due to parse error",
+        );
         assert_eq!(unprocessable(&bad_request), None);
     }
 

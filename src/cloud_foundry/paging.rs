@@ -215,10 +215,7 @@ mod tests {
                 }
             }
         }
-        parts
-            .iter()
-            .map(|p| unescape(p))
-            .collect()
+        parts.iter().map(|p| unescape(p)).collect()
     }
 
     /// `Addressable::URI.unescape`: every `%XX` becomes its byte, the rest stays.
@@ -251,7 +248,10 @@ mod tests {
         let url = list_url(&api(), "/v3/organizations", &[("names", &values)]).unwrap();
         let raw = url.query().unwrap().strip_prefix("names=").unwrap();
         assert_eq!(cloud_controller_values(raw), values);
-        assert!(raw.starts_with("ACME%252C%20Inc.,calm%252Ckey,100%2525"), "{raw}");
+        assert!(
+            raw.starts_with("ACME%252C%20Inc.,calm%252Ckey,100%2525"),
+            "{raw}"
+        );
     }
 
     #[test]

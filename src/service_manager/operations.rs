@@ -283,15 +283,19 @@ mod tests {
             Ok(Poll::Pending { .. })
         ));
         match judge(op("failed"), "creation of x", None) {
-            Err(Error::OperationFailed { operation, message, .. }) => {
+            Err(Error::OperationFailed {
+                operation, message, ..
+            }) => {
                 assert_eq!(operation, "creation of x");
                 assert!(message.contains("without a reason"));
             }
             other => panic!("{other:?}"),
         }
         let refused = |errors: serde_json::Value| -> Operation {
-            serde_json::from_value(serde_json::json!({"state": "failed", "type": "create", "errors": errors}))
-                .unwrap()
+            serde_json::from_value(
+                serde_json::json!({"state": "failed", "type": "create", "errors": errors}),
+            )
+            .unwrap()
         };
         let conflict = judge(
             refused(serde_json::json!({"error": "Conflict", "description": "instance with same name exists for the current tenant"})),
@@ -300,7 +304,10 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert!(conflict.is_conflict() && !conflict.is_busy(), "{conflict:?}");
+        assert!(
+            conflict.is_conflict() && !conflict.is_busy(),
+            "{conflict:?}"
+        );
         assert_eq!(conflict.platform_code(), Some("Conflict"));
         let busy = judge(
             refused(serde_json::json!([{"error": "OperationInProgress", "description": "creation of instance x is still in progress or failed"}])),
@@ -310,9 +317,13 @@ mod tests {
         .err()
         .unwrap();
         assert!(busy.is_busy() && !busy.is_conflict(), "{busy:?}");
-        let broker = judge(refused(serde_json::json!({"error": "BrokerError", "description": "no"})), "x", None)
-            .err()
-            .unwrap();
+        let broker = judge(
+            refused(serde_json::json!({"error": "BrokerError", "description": "no"})),
+            "x",
+            None,
+        )
+        .err()
+        .unwrap();
         assert!(!broker.is_busy() && !broker.is_conflict());
     }
 }

@@ -58,11 +58,17 @@ pub fn unquote(literal: &str) -> Option<String> {
 /// ```
 pub fn unmatchable(value: &str) -> Option<&'static str> {
     if value.starts_with('\'') || value.ends_with('\'') {
-        Some("the Service Manager strips every leading and trailing `'` from a query value, so it cannot be looked up exactly; choose a name that does not start or end with `'`")
+        Some(
+            "the Service Manager strips every leading and trailing `'` from a query value, so it cannot be looked up exactly; choose a name that does not start or end with `'`",
+        )
     } else if value.ends_with('\\') {
-        Some("the Service Manager reads a `\\` before the closing quote of a query value as an escape, so it cannot be looked up; choose a name that does not end with `\\`")
+        Some(
+            "the Service Manager reads a `\\` before the closing quote of a query value as an escape, so it cannot be looked up; choose a name that does not end with `\\`",
+        )
     } else if value.contains("\\'") {
-        Some("the Service Manager does not unescape `\\'` in a query value, so it cannot be looked up exactly; choose a name without `\\'`")
+        Some(
+            "the Service Manager does not unescape `\\'` in a query value, so it cannot be looked up exactly; choose a name without `\\'`",
+        )
     } else {
         None
     }
@@ -270,7 +276,12 @@ mod tests {
         for good in ["O'Brien", "a\\b", "it''s", "ACME, Inc.", "a\\\\b'c"] {
             assert!(Query::new().eq("name", good).render().is_ok(), "{good}");
         }
-        assert!(Query::new().any_of("name", ["ok", "bad'"]).render().is_err());
+        assert!(
+            Query::new()
+                .any_of("name", ["ok", "bad'"])
+                .render()
+                .is_err()
+        );
     }
 
     #[test]

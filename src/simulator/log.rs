@@ -77,7 +77,11 @@ pub(crate) async fn layer(
                 .unwrap_or_default();
             let other = Request::from_parts(parts.clone(), axum::body::Body::from(bytes.clone()));
             drop(next.clone().run(other).await);
-            run(next, Request::from_parts(parts, axum::body::Body::from(bytes))).await
+            run(
+                next,
+                Request::from_parts(parts, axum::body::Body::from(bytes)),
+            )
+            .await
         }
     };
     let response = if server == Server::CloudFoundry && status != 0 {

@@ -68,9 +68,10 @@ impl Layer {
             });
         }
         if let Some(refresh_token) = &self.refresh_token {
-            let (client_id, client_secret) = self.refresh_client.clone().unwrap_or_else(|| {
-                (CF_CLIENT_ID.to_owned(), SecretString::from(String::new()))
-            });
+            let (client_id, client_secret) = self
+                .refresh_client
+                .clone()
+                .unwrap_or_else(|| (CF_CLIENT_ID.to_owned(), SecretString::from(String::new())));
             return Some(CfCredentials::RefreshToken {
                 refresh_token: refresh_token.clone(),
                 client_id,

@@ -227,7 +227,9 @@ mod tests {
 
     #[test]
     fn list_filters_are_split_after_decoding_and_unescaped_again() {
-        let q = CfQuery::parse(Some("names=ACME%252C%20Inc.,calm%252Ckey,a%2Cb,%20c,100%2525"));
+        let q = CfQuery::parse(Some(
+            "names=ACME%252C%20Inc.,calm%252Ckey,a%2Cb,%20c,100%2525",
+        ));
         assert_eq!(
             q.list("names").unwrap(),
             ["ACME, Inc.", "calm,key", "a", "b", "c", "100%"]

@@ -17,7 +17,7 @@ use crate::simulator::faults::json_response;
 
 /// Upstream's maximum page size.
 const MAX_ITEMS: usize = 200;
-/// Bytes before the text of every token: their base64 is `+/8`, so every token has a `+` and a
+/// Bytes before the text of every token: their base64 starts `+/`, so every token has a `+` and a
 /// `/` (and `=` padding for most sequence numbers).
 const TOKEN_MAGIC: [u8; 2] = [0xfb, 0xff];
 const TOKEN_PREFIX: &str = "calm-sim-page:";
@@ -139,12 +139,12 @@ mod tests {
     fn tokens_are_padded_standard_base64_with_plus_and_slash() {
         for seq in [1, 12, 123, 1234] {
             let token = encode_token(seq);
-            assert!(token.starts_with("+/8"), "{token}");
+            assert!(token.starts_with("+/"), "{token}");
             assert_eq!(token.len() % 4, 0, "{token}");
             assert_eq!(decode_token(&token), Some(seq));
             // What a server reads when a client sends the `+` unencoded.
             assert_eq!(decode_token(&token.replace('+', " ")), None);
         }
-        assert!(encode_token(12).ends_with('='));
+        assert!(encode_token(1).ends_with("="));
     }
 }
