@@ -298,7 +298,10 @@ async fn cf_key_finds_an_org_and_a_key_with_commas_and_prints_warnings_decoded()
     assert_eq!(created.code, 0, "{}", created.stderr);
     // Sent with every answer about keys, printed once, as sent.
     assert_eq!(
-        created.stderr.matches(&format!("warning: {warning}\n")).count(),
+        created
+            .stderr
+            .matches(&format!("warning: {warning}\n"))
+            .count(),
         1,
         "{}",
         created.stderr
