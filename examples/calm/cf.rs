@@ -129,10 +129,11 @@ async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
     let opts = a.journey.options(spinner.progress());
     let got = cf.retrieve(&org, &space, &req, &opts).await;
     spinner.finish();
-    let got = got?;
+    // The platform's warnings (decoded), also when the journey failed.
     for w in cf.warnings() {
         eprintln!("warning: {w}");
     }
+    let got = got?;
     print_retrieved(&got, &a.journey, http.request_count());
     Ok(Outcome::Success)
 }
