@@ -11,7 +11,8 @@
 //! - `warm`: the Service Manager handles (crate) and bearer tokens (baseline) are made once,
 //!   outside the timed loop, and each handle gets its token (one untimed journey) before
 //!   timing; the timed part is
-//!   the two requests per tenant: `GET /v1/service_instances?fieldQuery=name eq '…'` and
+//!   the two requests per tenant: `GET /v1/service_instances?fieldQuery=name eq '…' and
+//!   platform_id eq 'service-manager'` and
 //!   `GET /v1/service_bindings?fieldQuery=service_instance_id eq '…' and name eq '…'`. The setup
 //!   checks with the simulator's request log that the crate sends exactly these two requests
 //!   per tenant (and panics otherwise), so crate and baseline do the same work on the wire.
@@ -170,7 +171,7 @@ async fn bare_retrieve(client: &reqwest::Client, sm_url: &Url, bearer: &str) -> 
         client,
         sm_url.join("v1/service_instances").expect("url"),
         bearer,
-        &format!("name eq '{INSTANCE}'"),
+        &format!("name eq '{INSTANCE}' and platform_id eq 'service-manager'"),
     )
     .await;
     let id = instances["items"][0]["id"]

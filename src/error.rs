@@ -111,6 +111,10 @@ pub enum Error {
         operation: String,
         /// The platform's own explanation, or a fallback when it gave none.
         message: String,
+        /// The platform's error word stored in the failed operation (`Conflict`,
+        /// `OperationInProgress`, `ConcurrentOperationInProgress`, `BrokerError`), when it gave
+        /// one: a create the server accepted (202) and then refused inside the operation.
+        code: Option<String>,
     },
 
     /// The SAP Cloud ALM API entitlement (offering or plan) is not visible in the subaccount.
@@ -256,6 +260,7 @@ impl Error {
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Transport { .. } => ErrorKind::Transport,
             Error::VerificationFailed(_) => ErrorKind::Unauthorized,
+            Error::OperationFailed { .. } if self.is_conflict() => ErrorKind::Conflict,
             Error::OperationFailed { .. } => ErrorKind::PlatformFailure,
             Error::Token(e) => match e.kind {
                 TokenErrorKind::InvalidClient | TokenErrorKind::InvalidGrant => {
@@ -332,17 +337,41 @@ impl Error {
         matches!(self, Error::NotFound { .. }) || self.status() == Some(404)
     }
 
-    /// Whether the platform reported a name or state conflict (409).
+    /// Whether the platform reported a name or state conflict: a 409 answer, or an accepted
+    /// create whose operation then failed with `Conflict` (the name check of an asynchronous
+    /// create runs inside the operation).
     pub fn is_conflict(&self) -> bool {
         self.status() == Some(409)
+            || matches!(self, Error::OperationFailed { code: Some(c), .. } if c.eq_ignore_ascii_case("Conflict"))
+    }
+
+    /// Whether the platform refused because another operation is running on the resource or the
+    /// instance it needs (`OperationInProgress`, `ConcurrentOperationInProgress`), either as a
+    /// 422 answer or inside an accepted operation that then failed. Waiting and sending the same
+    /// request again can succeed.
+    pub fn is_busy(&self) -> bool {
+        let busy_word = |c: &str| {
+            [
+                "OperationInProgress",
+                "ConcurrentOperationInProgress",
+                "ConcurrentOperation",
+            ]
+            .iter()
+            .any(|w| c.eq_ignore_ascii_case(w))
+        };
+        match self {
+            Error::OperationFailed { code: Some(c), .. } => busy_word(c),
+            _ => self.status() == Some(422) && self.platform_code().is_some_and(busy_word),
+        }
     }
 
     /// The platform's own error word or title (`Conflict`, `CF-UnprocessableEntity`,
-    /// `invalid_client`), when there is one.
+    /// `invalid_client`, or the word stored in a failed operation), when there is one.
     pub fn platform_code(&self) -> Option<&str> {
         match self {
             Error::Api(e) => e.code.as_deref(),
             Error::Token(e) => e.error.as_deref(),
+            Error::OperationFailed { code, .. } => code.as_deref(),
             _ => None,
         }
     }
@@ -421,6 +450,13 @@ pub struct ApiError {
 impl ApiError {
     /// What a user can do about this status, in one sentence.
     pub fn advice(&self) -> &'static str {
+        if self
+            .code
+            .as_deref()
+            .is_some_and(|c| c.ends_with("QuotaExceeded"))
+        {
+            return "a quota of the organization or space is exhausted; delete unused instances or ask an administrator to raise the quota";
+        }
         match self.status {
             400 => "the request was refused as malformed; check names and parameters",
             401 => "the token was refused; check that the credentials are current",

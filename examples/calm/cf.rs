@@ -125,11 +125,12 @@ async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
         .name(&a.key);
     let got = a.journey.apply(journey, spinner.progress()).await;
     spinner.finish();
+    // The platform's warnings (decoded), also when the journey failed.
     let cf = space.cloud_foundry();
-    let got = got?;
     for w in cf.warnings() {
         eprintln!("warning: {w}");
     }
+    let got = got?;
     print_retrieved(&got, &a.journey, http.request_count());
     Ok(Outcome::Success)
 }

@@ -34,8 +34,13 @@ pub(crate) enum Grant {
         password: SecretString,
         origin: Option<String>,
     },
-    /// `refresh_token` as the cf CLI does it (Basic `cf:`).
-    Refresh { initial: SecretString },
+    /// `refresh_token` as the cf CLI does it: HTTP Basic with the login's own client
+    /// (`UAAOAuthClient`/`UAAOAuthClientSecret` of `config.json`; `cf:` by default).
+    Refresh {
+        initial: SecretString,
+        client_id: String,
+        client_secret: SecretString,
+    },
     /// A token given from outside; cannot be renewed.
     Static(AccessToken),
 }
@@ -89,7 +94,7 @@ impl Grant {
                 origin,
             } => {
                 if let Some(refresh) = last.as_ref().and_then(|t| t.refresh_token()) {
-                    match refresh_grant(http, token_url, refresh, &empty).await {
+                    match refresh_grant(http, token_url, refresh, CF_CLIENT_ID, &empty).await {
                         Ok(token) => return Ok(token),
                         Err(Error::Token(e)) if e.kind != TokenErrorKind::ServerError => {
                             tracing::debug!(
@@ -113,12 +118,16 @@ impl Grant {
                 let basic = Credentials::Basic(CF_CLIENT_ID, &empty);
                 post(http, http.token_client(), &url, basic, &form).await
             }
-            Grant::Refresh { initial } => {
+            Grant::Refresh {
+                initial,
+                client_id,
+                client_secret,
+            } => {
                 let refresh = last
                     .as_ref()
                     .and_then(|t| t.refresh_token())
                     .unwrap_or(initial);
-                refresh_grant(http, token_url, refresh, &empty).await
+                refresh_grant(http, token_url, refresh, client_id, client_secret).await
             }
             Grant::Static(token) => Ok(token.clone()),
         }
@@ -129,13 +138,14 @@ async fn refresh_grant(
     http: &HttpClient,
     token_url: &Url,
     refresh: &SecretString,
-    empty: &SecretString,
+    client_id: &str,
+    client_secret: &SecretString,
 ) -> Result<AccessToken> {
     let form = [
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh.expose_secret()),
     ];
-    let basic = Credentials::Basic(CF_CLIENT_ID, empty);
+    let basic = Credentials::Basic(client_id, client_secret);
     let token = post(http, http.token_client(), token_url, basic, &form).await?;
     // UAA may not rotate the refresh token; keep the one we used then.
     if token.refresh_token().is_some() {

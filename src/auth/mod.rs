@@ -148,14 +148,38 @@ impl TokenSource {
     /// The Cloud Foundry refresh grant (HTTP Basic `cf:`, form
     /// `grant_type=refresh_token&refresh_token=…`), e.g. with `CF_REFRESH_TOKEN` or the
     /// `RefreshToken` of `~/.cf/config.json`. A rotated refresh token is used from then on.
+    #[cfg(test)]
     pub(crate) fn cf_refresh_token(
         token_url: Url,
         refresh_token: SecretString,
         http: &HttpClient,
     ) -> Result<Self> {
+        let no_secret = SecretString::from(String::new());
+        Self::cf_refresh_token_with_client(
+            token_url,
+            refresh_token,
+            grants::CF_CLIENT_ID,
+            no_secret,
+            http,
+        )
+    }
+
+    /// The Cloud Foundry refresh grant with another OAuth client than `cf`: the cf CLI
+    /// refreshes with the client stored in `config.json` (`UAAOAuthClient`,
+    /// `UAAOAuthClientSecret`), which differs after `cf auth --assertion` or a login with a
+    /// custom client. Sent as HTTP Basic.
+    pub fn cf_refresh_token_with_client(
+        token_url: Url,
+        refresh_token: SecretString,
+        client_id: &str,
+        client_secret: SecretString,
+        http: &HttpClient,
+    ) -> Result<Self> {
         check_url(&token_url, "token URL")?;
         let grant = Grant::Refresh {
             initial: refresh_token,
+            client_id: client_id.to_owned(),
+            client_secret,
         };
         Ok(Self::with(grant, Some(token_url), Some(http.clone())))
     }

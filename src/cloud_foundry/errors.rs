@@ -93,12 +93,29 @@ pub(crate) fn classify_unprocessable(detail: &str) -> Unprocessable {
         .map_or(Unprocessable::Other, |(_, kind)| *kind)
 }
 
-/// Classifies an error when it is a 422 from a platform API; `None` otherwise.
+/// The titles (and numeric codes) of Cloud Controller's instance quota errors, which come as
+/// **400**, not 422 (`errors/v2.yml`: 60005 and 60012).
+const QUOTA_400: &[(&str, i64)] = &[
+    ("CF-ServiceInstanceQuotaExceeded", 60005),
+    ("CF-ServiceInstanceSpaceQuotaExceeded", 60012),
+];
+
+/// Classifies an error when it is a create refusal from a platform API: a 422, or one of the
+/// instance quota errors Cloud Controller sends as 400 (classified as [`Unprocessable::Quota`]
+/// like the 422 quota texts); `None` otherwise.
 pub(crate) fn unprocessable(err: &Error) -> Option<Unprocessable> {
     match err {
         Error::Api(api) if api.status == 422 => Some(classify_unprocessable(
             api.message.as_deref().unwrap_or_default(),
         )),
+        Error::Api(api)
+            if api.status == 400
+                && QUOTA_400.iter().any(|(title, number)| {
+                    api.code.as_deref() == Some(*title) || api.numeric_code == Some(*number)
+                }) =>
+        {
+            Some(Unprocessable::Quota)
+        }
         _ => None,
     }
 }
@@ -210,6 +227,55 @@ mod tests {
         for (detail, want) in cases {
             assert_eq!(classify_unprocessable(detail), want, "{detail}");
         }
+    }
+
+    fn api(status: u16, title: &str, number: i64, detail: &str) -> Error {
+        Error::from(crate::error::ApiError {
+            method: "POST".into(),
+            url: "https://api.cf.example/v3/service_instances".into(),
+            status,
+            code: Some(title.into()),
+            numeric_code: Some(number),
+            message: Some(detail.into()),
+            body_excerpt: None,
+            retryable: false,
+            retry_after: None,
+            correlation_id: "c".into(),
+            warnings: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn instance_quota_errors_are_400_and_classified_as_quota() {
+        let org = api(
+            400,
+            "CF-ServiceInstanceQuotaExceeded",
+            60005,
+            "You have exceeded your organization's services limit.",
+        );
+        let space = api(
+            400,
+            "CF-ServiceInstanceSpaceQuotaExceeded",
+            60012,
+            "You have exceeded your space's services limit.",
+        );
+        let key = api(
+            422,
+            "CF-UnprocessableEntity",
+            10008,
+            "You have exceeded your space's limit for service binding of type key.",
+        );
+        for err in [&org, &space, &key] {
+            assert_eq!(unprocessable(err), Some(U::Quota), "{err}");
+        }
+        assert!(org.to_string().contains("quota"), "{org}");
+        let bad_request = api(
+            400,
+            "CF-MessageParseError",
+            1001,
+            "Request invalid due to parse error",
+        );
+        assert_eq!(unprocessable(&bad_request), None);
     }
 
     #[test]

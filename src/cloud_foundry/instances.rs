@@ -174,6 +174,7 @@ impl CloudFoundry {
         let instance = instance.ok_or_else(|| Error::OperationFailed {
             operation: operation.to_owned(),
             message: "the job completed but the instance cannot be found; it may have been deleted meanwhile".into(),
+            code: None,
         })?;
         self.wait_instance_ready(instance, wait).await
     }
@@ -235,6 +236,7 @@ fn instance_failed(name: &str, op: &LastOperation) -> Error {
                     op.label()
                 )
             }),
+        code: None,
     }
 }
 

@@ -64,6 +64,7 @@ impl CloudFoundry {
                 "the platform accepted it ({}) but sent no Location header to follow",
                 response.status()
             ),
+            code: None,
         })?;
         if url.origin() != self.api_url().origin() {
             return Err(Error::InvalidUrl {
@@ -132,6 +133,7 @@ impl CloudFoundry {
         Error::OperationFailed {
             operation: operation.to_owned(),
             message,
+            code: None,
         }
     }
 

@@ -232,6 +232,7 @@ impl CloudFoundry {
                 let found = found.ok_or_else(|| Error::OperationFailed {
                     operation: operation.to_owned(),
                     message: "the job completed but the key cannot be found; it may have been deleted meanwhile".into(),
+                    code: None,
                 })?;
                 self.wait_key_ready(found, wait).await
             }
@@ -306,6 +307,7 @@ fn key_poll(key: ServiceCredentialBinding) -> Result<Poll<ServiceCredentialBindi
                 .clone()
                 .filter(|d| !d.trim().is_empty())
                 .unwrap_or_else(|| format!("the key's last operation is `{}`", op.label())),
+            code: None,
         }),
         Some(op) => Ok(Poll::Pending {
             state: op.label(),
@@ -324,6 +326,7 @@ fn details_404<T>(error: &Error, name: &str) -> Result<Poll<T>> {
         DetailsNotFound::CreationFailed => Err(Error::OperationFailed {
             operation: format!("creation of service key `{name}`"),
             message: format!("{}; delete the key and create it again", detail(error)),
+            code: None,
         }),
         DetailsNotFound::Deleting => Err(Error::NotFound {
             resource: Resource::ServiceKey,
@@ -347,6 +350,7 @@ fn not_bindable(instance: &str, error: &Error) -> Error {
             "{}: the instance's plan allows no service keys; use another plan",
             detail(error)
         ),
+        code: None,
     }
 }
 

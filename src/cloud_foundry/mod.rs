@@ -155,7 +155,8 @@ impl CloudFoundry {
         &self.offering
     }
 
-    /// Every `X-Cf-Warnings` entry and job warning received so far, oldest first.
+    /// Every distinct `X-Cf-Warnings` entry and job warning received so far, oldest first,
+    /// decoded (Cloud Controller `CGI.escape`s them).
     pub fn warnings(&self) -> Vec<String> {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
@@ -179,9 +180,13 @@ impl CloudFoundry {
         paging::list_url(&self.api, path, &[])
     }
 
-    /// Records a platform warning and reports it.
+    /// Records a platform warning and reports it, once: Cloud Controller may repeat the same
+    /// warning on every answer of a journey.
     pub(crate) fn warn(&self, warning: String) {
         if let Ok(mut w) = self.warnings.lock() {
+            if w.contains(&warning) {
+                return;
+            }
             w.push(warning.clone());
         }
         self.note(format!("Cloud Foundry warning: {warning}"));

@@ -15,8 +15,13 @@ use crate::http::sanitize_url;
 /// Most pages one list may have before the answer is taken as a loop.
 pub const MAX_PAGES: usize = 10_000;
 
-/// A list URL: `base` joined with `path`, with each filter's values percent-encoded and joined by
-/// a literal comma (Cloud Controller's "any of"), so a comma inside a value travels as `%2C`.
+/// A list URL: `base` joined with `path`, with each filter's values encoded for Cloud Controller
+/// and joined by a literal comma (its "any of").
+///
+/// Cloud Controller decodes the query string once, splits a list filter on `,\s*` and then
+/// unescapes each value **again** (`base_message.rb` `to_array!`), so a `,` or `%` inside a
+/// value (and whitespace at its start) is escaped twice: `ACME, Inc.` travels as
+/// `ACME%252C%20Inc.` and `100%` as `100%2525`.
 pub(crate) fn list_url(base: &Url, path: &str, filters: &[(&str, &[&str])]) -> Result<Url> {
     let mut url = base.join(path).map_err(|e| Error::InvalidUrl {
         field: "Cloud Foundry API URL".into(),
@@ -28,7 +33,7 @@ pub(crate) fn list_url(base: &Url, path: &str, filters: &[(&str, &[&str])]) -> R
         .map(|(key, values)| {
             let joined = values
                 .iter()
-                .map(|v| encode(v))
+                .map(|v| encode(&escape_list_value(v)))
                 .collect::<Vec<_>>()
                 .join(",");
             format!("{}={joined}", encode(key))
@@ -37,6 +42,29 @@ pub(crate) fn list_url(base: &Url, path: &str, filters: &[(&str, &[&str])]) -> R
         .join("&");
     url.set_query((!query.is_empty()).then_some(query.as_str()));
     Ok(url)
+}
+
+/// Whitespace as Ruby's `\s` sees it (what Cloud Controller's split on `,\s*` removes).
+fn ruby_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r')
+}
+
+/// The second, inner escaping of one list-filter value: `%` and `,` always, whitespace at the
+/// start (which the split after a comma would eat). Cloud Controller's second unescape turns
+/// it back into the value.
+fn escape_list_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut leading = true;
+    for c in value.chars() {
+        leading = leading && ruby_space(c);
+        match c {
+            '%' => out.push_str("%25"),
+            ',' => out.push_str("%2C"),
+            c if leading => out.push_str(&format!("%{:02X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Percent-encodes a query component (space as `%20`, comma as `%2C`).
@@ -162,7 +190,67 @@ mod tests {
         .unwrap();
         assert_eq!(
             url.as_str(),
-            "https://api.cf.example/v3/service_instances?names=a%2Cb,c%20d&space_guids=s1"
+            "https://api.cf.example/v3/service_instances?names=a%252Cb,c%20d&space_guids=s1"
+        );
+    }
+
+    /// What Cloud Controller makes of a list filter's raw query value: one query decoding, a
+    /// split on `,\s*`, then `Addressable::URI.unescape` of each part.
+    fn cloud_controller_values(raw: &str) -> Vec<String> {
+        let once = url::form_urlencoded::parse(format!("v={raw}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let mut parts = Vec::new();
+        let mut rest = once.as_str();
+        loop {
+            match rest.find(',') {
+                Some(i) => {
+                    parts.push(rest[..i].to_owned());
+                    rest = rest[i + 1..].trim_start_matches(ruby_space);
+                }
+                None => {
+                    parts.push(rest.to_owned());
+                    break;
+                }
+            }
+        }
+        parts.iter().map(|p| unescape(p)).collect()
+    }
+
+    /// `Addressable::URI.unescape`: every `%XX` becomes its byte, the rest stays.
+    fn unescape(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (bytes[i], hex) {
+                (b'%', Some(b)) => {
+                    out.push(b);
+                    i += 3;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn commas_percents_and_leading_spaces_survive_the_second_unescape() {
+        let values = ["ACME, Inc.", "calm,key", "100%", "%2C", " lead", "plain"];
+        let url = list_url(&api(), "/v3/organizations", &[("names", &values)]).unwrap();
+        let raw = url.query().unwrap().strip_prefix("names=").unwrap();
+        assert_eq!(cloud_controller_values(raw), values);
+        assert!(
+            raw.starts_with("ACME%252C%20Inc.,calm%252Ckey,100%2525"),
+            "{raw}"
         );
     }
 
@@ -212,11 +300,7 @@ mod tests {
             let refs: Vec<&str> = values.iter().map(String::as_str).collect();
             let url = list_url(&api(), "/v3/x", &[("names", &refs)]).unwrap();
             let raw = url.query().unwrap_or_default().strip_prefix("names=").unwrap_or_default().to_owned();
-            let decoded: Vec<String> = raw
-                .split(',')
-                .map(|p| url::form_urlencoded::parse(format!("v={p}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default())
-                .collect();
-            prop_assert_eq!(decoded, values);
+            prop_assert_eq!(cloud_controller_values(&raw), values);
         }
     }
 }

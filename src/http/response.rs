@@ -85,7 +85,8 @@ impl fmt::Debug for Response {
     }
 }
 
-/// The `X-Cf-Warnings` of an answer: comma-separated, each URL-encoded (a `+` is kept).
+/// The `X-Cf-Warnings` of an answer: comma-separated, each escaped with Ruby's `CGI.escape`
+/// (a space arrives as `+`, a `+` as `%2B`), decoded as the cf CLI does (`url.QueryUnescape`).
 pub(crate) fn cf_warnings(headers: &reqwest::header::HeaderMap) -> Vec<String> {
     headers
         .get_all("x-cf-warnings")
@@ -93,8 +94,7 @@ pub(crate) fn cf_warnings(headers: &reqwest::header::HeaderMap) -> Vec<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(|w| {
-            let plus_kept = w.trim().replace('+', "%2B");
-            url::form_urlencoded::parse(format!("w={plus_kept}").as_bytes())
+            url::form_urlencoded::parse(format!("w={}", w.trim()).as_bytes())
                 .next()
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default()
@@ -227,11 +227,19 @@ mod tests {
         let r = response(
             &[(
                 "x-cf-warnings",
-                "Warning%3A%20one, two%2C%20with%20comma,a+b",
+                "Warning%3A%20one, two%2C%20with%20comma,a%2Bb,Plan+is+deprecated%3A+use+%27standard%27",
             )],
             b"",
         );
-        assert_eq!(r.warnings(), vec!["Warning: one", "two, with comma", "a+b"]);
+        assert_eq!(
+            r.warnings(),
+            vec![
+                "Warning: one",
+                "two, with comma",
+                "a+b",
+                "Plan is deprecated: use 'standard'"
+            ]
+        );
         assert!(response(&[], b"").warnings().is_empty());
     }
 

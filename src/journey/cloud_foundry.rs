@@ -136,6 +136,7 @@ impl CfSpace {
                     ),
                     state,
                     credentials: summaries(entry),
+                    other_platform: None,
                 }
             })
             .collect())

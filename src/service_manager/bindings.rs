@@ -13,7 +13,7 @@ use super::ServiceManager;
 use super::instances::{not_found_as_none, ready_or_pending, single};
 use super::operations::Mutation;
 use super::paging::{ListFilter, Pager};
-use super::query::Query;
+use super::query::{Query, check_name};
 use super::types::{Binding, Labels};
 use crate::error::Result;
 use crate::http::Request;
@@ -123,6 +123,7 @@ impl ServiceManager {
         instance_id: &InstanceId,
         name: &str,
     ) -> Result<Option<Binding>> {
+        check_name("binding", name)?;
         let query = Query::new()
             .eq("service_instance_id", instance_id.as_str())
             .eq("name", name);
@@ -148,7 +149,11 @@ impl ServiceManager {
 
     /// Sends one create. Not retried on a lost answer: use the orchestrating client for a
     /// get-or-create that never duplicates.
+    ///
+    /// A name the Service Manager could not look up again exactly ([`super::query::unmatchable`])
+    /// is an [`crate::Error::InvalidName`] and nothing is sent.
     pub(crate) async fn create_binding(&self, new: &NewBinding) -> Result<Mutation<Binding>> {
+        check_name("binding", &new.name)?;
         let request = Request::post(self.url(&[COLLECTION]))
             .json(new.body())
             .retry_safe(false);

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use super::ServiceManager;
 use super::operations::Mutation;
 use super::paging::{ListFilter, Pager};
-use super::query::Query;
-use super::types::{Instance, Labels, Readiness};
+use super::query::{Query, check_name};
+use super::types::{Instance, Labels, Readiness, SERVICE_MANAGER_PLATFORM};
 use crate::error::{Error, Result};
 use crate::http::Request;
 use crate::model::{InstanceId, PlanId};
@@ -72,13 +72,26 @@ impl ServiceManager {
         Pager::new(self, COLLECTION, &filter)
     }
 
-    /// The instance called `name` (one request), `None` if there is none;
-    /// [`Error::Ambiguous`] if several share the name.
+    /// The Service Manager-platform instance called `name` (one request), `None` if there is
+    /// none; [`Error::Ambiguous`] if several share the name.
+    ///
+    /// Instances that a Cloud Foundry space or a Kyma cluster created are listed in the same
+    /// subaccount, may share the name and cannot be bound here, so the lookup asks for
+    /// `platform_id eq 'service-manager'` only. A name the server cannot match exactly is an
+    /// [`Error::InvalidName`] before anything is sent.
     pub(crate) async fn find_instance(&self, name: &str) -> Result<Option<Instance>> {
-        let found = self
-            .list_instances(ListFilter::field(Query::new().eq("name", name)))
+        check_name("instance", name)?;
+        let query = Query::new()
+            .eq("name", name)
+            .eq("platform_id", SERVICE_MANAGER_PLATFORM);
+        let found: Vec<Instance> = self
+            .list_instances(ListFilter::field(query))
             .all()
-            .await?;
+            .await?
+            .into_iter()
+            // A server that ignored the platform criterion must not make the lookup ambiguous.
+            .filter(Instance::is_service_manager_platform)
+            .collect();
         single(
             found,
             || format!("instance name `{name}`"),
@@ -100,7 +113,11 @@ impl ServiceManager {
 
     /// Sends one create. Not retried on a lost answer: use the orchestrating client for a
     /// get-or-create that never duplicates.
+    ///
+    /// A name the Service Manager could not look up again exactly ([`super::query::unmatchable`])
+    /// is an [`Error::InvalidName`] and nothing is sent.
     pub(crate) async fn create_instance(&self, new: &NewInstance) -> Result<Mutation<Instance>> {
+        check_name("instance", &new.name)?;
         let request = Request::post(self.url(&[COLLECTION]))
             .json(new.body())
             .retry_safe(false);
@@ -210,6 +227,7 @@ pub(crate) fn ready_or_pending<T>(
         Readiness::Failed(message) => Err(Error::OperationFailed {
             operation: what.to_owned(),
             message,
+            code: None,
         }),
     }
 }

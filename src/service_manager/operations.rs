@@ -196,6 +196,7 @@ fn judge(
         OperationState::Failed => Err(Error::OperationFailed {
             operation: what.to_owned(),
             message: op.failure_message(),
+            code: op.error_code(),
         }),
         state => Ok(Poll::Pending {
             state: state.as_str().to_owned(),
@@ -274,12 +275,48 @@ mod tests {
             Ok(Poll::Pending { .. })
         ));
         match judge(op("failed"), "creation of x", None) {
-            Err(Error::OperationFailed { operation, message }) => {
+            Err(Error::OperationFailed {
+                operation, message, ..
+            }) => {
                 assert_eq!(operation, "creation of x");
                 assert!(message.contains("without a reason"));
             }
             other => panic!("{other:?}"),
         }
+        let refused = |errors: serde_json::Value| -> Operation {
+            serde_json::from_value(
+                serde_json::json!({"state": "failed", "type": "create", "errors": errors}),
+            )
+            .unwrap()
+        };
+        let conflict = judge(
+            refused(serde_json::json!({"error": "Conflict", "description": "instance with same name exists for the current tenant"})),
+            "creation of x",
+            None,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            conflict.is_conflict() && !conflict.is_busy(),
+            "{conflict:?}"
+        );
+        assert_eq!(conflict.platform_code(), Some("Conflict"));
+        let busy = judge(
+            refused(serde_json::json!([{"error": "OperationInProgress", "description": "creation of instance x is still in progress or failed"}])),
+            "creation of x",
+            None,
+        )
+        .err()
+        .unwrap();
+        assert!(busy.is_busy() && !busy.is_conflict(), "{busy:?}");
+        let broker = judge(
+            refused(serde_json::json!({"error": "BrokerError", "description": "no"})),
+            "x",
+            None,
+        )
+        .err()
+        .unwrap();
+        assert!(!broker.is_busy() && !broker.is_conflict());
     }
 }
 

@@ -133,6 +133,7 @@ impl<T: DeserializeOwned> Pager<T> {
                         "the server sent a paging token it had already sent (after {} pages); stopped instead of reading the same pages forever",
                         self.pages
                     ),
+                    code: None,
                 });
             }
             Some(token) => self.next_token = Some(token),

@@ -40,6 +40,43 @@ pub(crate) fn unquote(literal: &str) -> Option<String> {
     Some(out)
 }
 
+/// Why the Service Manager cannot match `value` exactly as a string literal, if it cannot.
+///
+/// Upstream's query listener (`pkg/query/listener.go`) never unescapes `\x` and trims every
+/// leading and trailing `'` from a literal, and its grammar reads `\'` as an escape: a value that
+/// ends in `\`, holds `\'`, or starts or ends with `'` would be compared as something else (or
+/// refused as a syntax error). `None` for every other value.
+pub(crate) fn unmatchable(value: &str) -> Option<&'static str> {
+    if value.starts_with('\'') || value.ends_with('\'') {
+        Some(
+            "the Service Manager strips every leading and trailing `'` from a query value, so it cannot be looked up exactly; choose a name that does not start or end with `'`",
+        )
+    } else if value.ends_with('\\') {
+        Some(
+            "the Service Manager reads a `\\` before the closing quote of a query value as an escape, so it cannot be looked up; choose a name that does not end with `\\`",
+        )
+    } else if value.contains("\\'") {
+        Some(
+            "the Service Manager does not unescape `\\'` in a query value, so it cannot be looked up exactly; choose a name without `\\'`",
+        )
+    } else {
+        None
+    }
+}
+
+/// [`Error::InvalidName`] when the Service Manager could not look `name` up exactly
+/// ([`unmatchable`]); nothing is sent then.
+pub fn check_name(kind: &'static str, name: &str) -> Result<()> {
+    match unmatchable(name) {
+        None => Ok(()),
+        Some(reason) => Err(Error::InvalidName {
+            kind,
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        }),
+    }
+}
+
 /// Whether `key` is a valid query key: `[-_/a-zA-Z0-9]+` (nested paths like `context/x` work).
 pub(crate) fn is_valid_key(key: &str) -> bool {
     !key.is_empty()
@@ -125,7 +162,8 @@ impl Query {
     }
 
     /// The query text, or `None` when there are no criteria. Fails on a key outside
-    /// `[-_/a-zA-Z0-9]+` (nothing is sent then).
+    /// `[-_/a-zA-Z0-9]+`, and with [`Error::InvalidName`] on a value the server cannot match
+    /// exactly ([`unmatchable`]); nothing is sent then.
     pub(crate) fn render(&self) -> Result<Option<String>> {
         if self.criteria.is_empty() {
             return Ok(None);
@@ -137,6 +175,9 @@ impl Query {
                     format!("query key `{}`", c.key),
                     "use letters, digits, `-`, `_` and `/` only",
                 ));
+            }
+            for value in &c.values {
+                check_name("queried", value)?;
             }
             parts.push(c.to_string());
         }
@@ -170,7 +211,7 @@ mod tests {
                 Query::new().eq("name", "O'Brien"),
                 Some("name eq 'O''Brien'"),
             ),
-            (Query::new().ne("name", "''"), Some("name ne ''''''")),
+            (Query::new().ne("name", "a''b"), Some("name ne 'a''''b'")),
             (
                 Query::new().any_of("service_plan_id", ["a", "b'c"]),
                 Some("service_plan_id in ('a', 'b''c')"),
@@ -208,6 +249,24 @@ mod tests {
     }
 
     #[test]
+    fn values_the_server_cannot_match_are_refused() {
+        for bad in ["'x", "x'", "'", "a\\", "a\\'b", "\\'"] {
+            let err = Query::new().eq("name", bad).render().unwrap_err();
+            assert!(matches!(err, Error::InvalidName { .. }), "{bad}: {err:?}");
+            assert!(err.to_string().contains("choose a name"), "{err}");
+        }
+        for good in ["O'Brien", "a\\b", "it''s", "ACME, Inc.", "a\\\\b'c"] {
+            assert!(Query::new().eq("name", good).render().is_ok(), "{good}");
+        }
+        assert!(
+            Query::new()
+                .any_of("name", ["ok", "bad'"])
+                .render()
+                .is_err()
+        );
+    }
+
+    #[test]
     fn unquote_rejects_non_literals() {
         for bad in ["", "'", "abc", "'a'b'", "'abc", "abc'"] {
             assert_eq!(unquote(bad), None, "{bad}");
@@ -233,6 +292,7 @@ mod tests {
 
         #[test]
         fn rendered_criterion_parses_back(key in "[a-z_]{1,10}", value in any::<String>()) {
+            prop_assume!(unmatchable(&value).is_none());
             let text = Query::new().eq(&key, &value).render().unwrap().unwrap();
             let prefix = format!("{key} eq ");
             prop_assert!(text.starts_with(&prefix));
@@ -244,6 +304,14 @@ mod tests {
 #[cfg(test)]
 mod examples {
     use super::*;
+
+    #[test]
+    fn which_values_cannot_be_matched_exactly() {
+        assert!(unmatchable("calm-key").is_none());
+        assert!(unmatchable("O'Brien").is_none());
+        assert!(unmatchable("'quoted'").is_some());
+        assert!(unmatchable("ends-in\\").is_some());
+    }
 
     #[test]
     fn quote_doubles_single_quotes() {

@@ -94,6 +94,12 @@ pub struct Instance {
     /// The plan it was created from.
     #[serde(default)]
     pub service_plan_id: Option<PlanId>,
+    /// The platform that created it: `service-manager` for the Service Manager's own
+    /// instances; another id (a Cloud Foundry space's or a Kyma cluster's platform) for
+    /// instances that only show up in the subaccount's listing. See
+    /// [`Instance::is_service_manager_platform`].
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub platform_id: Option<String>,
     /// `false` while being created (or after a failed creation).
     #[serde(default, deserialize_with = "lenient_bool")]
     pub ready: Option<bool>,
@@ -258,6 +264,28 @@ impl Operation {
     }
 }
 
+impl Operation {
+    /// The platform's error word of a failure (`Conflict`, `OperationInProgress`,
+    /// `ConcurrentOperationInProgress`, `BrokerError`): the `error` field of `errors`, which
+    /// upstream stores as one object and SAP's documentation shows as a list of such objects
+    /// (the first word found is taken).
+    pub fn error_code(&self) -> Option<String> {
+        fn word(value: &Value) -> Option<String> {
+            match value {
+                Value::Object(map) => map
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned),
+                Value::Array(items) => items.iter().find_map(word),
+                _ => None,
+            }
+        }
+        self.errors.as_ref().and_then(word)
+    }
+}
+
 /// Gathers readable texts from an `errors` value of any shape, bounded in size.
 fn collect_error_texts(value: &Value, out: &mut Vec<String>) {
     const MAX_PARTS: usize = 10;
@@ -417,10 +445,23 @@ pub fn readiness(ready: Option<bool>, last: Option<&Operation>) -> Readiness {
     }
 }
 
+/// The `platform_id` of the Service Manager's own instances.
+pub const SERVICE_MANAGER_PLATFORM: &str = "service-manager";
+
 impl Instance {
     /// Whether the instance is usable, still being created, or failed.
     pub fn readiness(&self) -> Readiness {
         readiness(self.ready, self.last_operation.as_ref())
+    }
+
+    /// Whether the Service Manager itself created the instance (`platform_id` is
+    /// `service-manager`, or absent as in older answers). Only such instances have names
+    /// unique in the subaccount and can be bound through the Service Manager; another
+    /// platform's instance (a Cloud Foundry space's, a Kyma cluster's) is only listed.
+    pub fn is_service_manager_platform(&self) -> bool {
+        self.platform_id
+            .as_deref()
+            .is_none_or(|p| p == SERVICE_MANAGER_PLATFORM)
     }
 }
 
@@ -560,6 +601,27 @@ mod tests {
 
     fn op(v: Value) -> Operation {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn error_codes_from_an_object_or_a_list() {
+        let cases = [
+            (
+                json!({"state": "failed", "errors": {"error": "Conflict", "description": "instance with same name exists for the current tenant"}}),
+                Some("Conflict"),
+            ),
+            (
+                json!({"state": "failed", "errors": [{"description": "x"}, {"error": "OperationInProgress", "description": "y"}]}),
+                Some("OperationInProgress"),
+            ),
+            (json!({"state": "failed", "errors": []}), None),
+            (json!({"state": "failed", "errors": "Conflict"}), None),
+            (json!({"state": "failed", "errors": {"error": " "}}), None),
+            (json!({"state": "failed"}), None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(op(value.clone()).error_code().as_deref(), want, "{value}");
+        }
     }
 
     #[test]

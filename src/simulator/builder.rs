@@ -14,7 +14,7 @@ use url::Url;
 
 use super::log::{Listener, layer};
 use super::state::{CfUser, Settings, Shared, Urls, World, new_id, random_string};
-use super::types::{AsyncMode, PendingVisibility, TenantSpec};
+use super::types::{AsyncMode, OperationErrors, PendingVisibility, Refusals, TenantSpec};
 use super::{Simulator, calm_api, cloud_foundry, seed, service_manager, token};
 
 /// Configures and starts a [`Simulator`].
@@ -85,6 +85,19 @@ impl SimulatorBuilder {
     /// How the Service Manager shows resources still being created (default `NotReady`).
     pub fn pending_visibility(mut self, v: PendingVisibility) -> Self {
         self.settings.pending = v;
+        self
+    }
+
+    /// Where the Service Manager refuses a taken name or a busy instance (default: in the
+    /// answer).
+    pub fn refusals(mut self, refusals: Refusals) -> Self {
+        self.settings.refusals = refusals;
+        self
+    }
+
+    /// How failed Service Manager operations carry their `errors` (default: one object).
+    pub fn operation_errors(mut self, shape: OperationErrors) -> Self {
+        self.settings.operation_errors = shape;
         self
     }
 

@@ -39,6 +39,14 @@ pub enum Fault {
     /// Handle the request (state changes happen: a create creates), then close the connection
     /// without answering.
     LoseResponse,
+    /// Handle the create normally, but the asynchronous work it starts (a Service Manager
+    /// operation, a Cloud Foundry job) ends `failed` for this reason, with the platform's
+    /// errors and, on Cloud Foundry, a job warning. The Service Manager answers such a create
+    /// 202 even when it would otherwise answer synchronously.
+    FailOperation(super::types::OperationFailure),
+    /// Another client sends the same request just before this one: it is handled twice and
+    /// the first answer is thrown away (a concurrent creator).
+    Concurrent,
 }
 
 /// A fault that hits the next `times` requests matching server, method and path prefix.

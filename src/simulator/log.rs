@@ -9,7 +9,11 @@ use axum::response::Response;
 
 use super::faults::{self, Fault};
 use super::state::Shared;
-use super::types::{RequestRecord, Server};
+use super::types::{OperationFailure, RequestRecord, Server};
+
+/// Marks a request whose asynchronous work must end failed ([`Fault::FailOperation`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FailNext(pub OperationFailure);
 
 /// Which listener a request arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +65,29 @@ pub(crate) async fn layer(
             (faults::dropped_connection(), 0)
         }
         Some(Fault::DropConnection) => (faults::dropped_connection(), 0),
+        Some(Fault::FailOperation(failure)) => {
+            let mut request = request;
+            request.extensions_mut().insert(FailNext(failure));
+            run(next, request).await
+        }
+        Some(Fault::Concurrent) => {
+            let (parts, body) = request.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let other = Request::from_parts(parts.clone(), axum::body::Body::from(bytes.clone()));
+            drop(next.clone().run(other).await);
+            run(
+                next,
+                Request::from_parts(parts, axum::body::Body::from(bytes)),
+            )
+            .await
+        }
+    };
+    let response = if server == Server::CloudFoundry && status != 0 {
+        with_cf_warnings(&shared, &path, response)
+    } else {
+        response
     };
     tracing::debug!(?server, %method, %path, status, "simulator served a request");
     let record = RequestRecord {
@@ -74,6 +101,42 @@ pub(crate) async fn layer(
     response
 }
 
+/// Adds the configured warnings of `path` as Cloud Controller does: each `CGI.escape`d, joined
+/// with commas in one `X-Cf-Warnings` header.
+fn with_cf_warnings(shared: &Shared, path: &str, mut response: Response) -> Response {
+    let warnings: Vec<String> = {
+        let world = shared.world.lock().expect("world lock");
+        world
+            .settings
+            .cf_warnings
+            .iter()
+            .filter(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .map(|(_, text)| cgi_escape(text))
+            .collect()
+    };
+    if !warnings.is_empty()
+        && let Ok(value) = axum::http::HeaderValue::from_str(&warnings.join(","))
+    {
+        response.headers_mut().insert("x-cf-warnings", value);
+    }
+    response
+}
+
+/// Ruby's `CGI.escape`: `a-zA-Z0-9_.-~` stay, a space becomes `+`, every other byte `%XX`.
+pub(crate) fn cgi_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push('+'),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 async fn run(next: Next, request: Request) -> (Response, u16) {
     with_status(next.run(request).await)
 }
@@ -81,4 +144,17 @@ async fn run(next: Next, request: Request) -> (Response, u16) {
 fn with_status(response: Response) -> (Response, u16) {
     let status = response.status().as_u16();
     (response, status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_cgi_escaped() {
+        assert_eq!(
+            cgi_escape("Plan 'x' is deprecated, use y+z ~now"),
+            "Plan+%27x%27+is+deprecated%2C+use+y%2Bz+~now"
+        );
+    }
 }

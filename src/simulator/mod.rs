@@ -79,7 +79,10 @@ use crate::service_manager::ServiceManager;
 
 pub use builder::SimulatorBuilder;
 pub use faults::{Fault, FaultRule, RetryAfter};
-pub use types::{AsyncMode, PendingVisibility, RequestRecord, Server, TenantInfo, TenantSpec};
+pub use types::{
+    AsyncMode, OperationErrors, OperationFailure, PendingVisibility, Refusals, RequestRecord,
+    Server, TenantInfo, TenantSpec,
+};
 
 use state::{CF_ZONE, Shared, World};
 
@@ -271,6 +274,58 @@ impl Simulator {
     /// How the Service Manager shows resources still being created.
     pub fn set_pending_visibility(&self, v: PendingVisibility) {
         self.world().settings.pending = v;
+    }
+
+    /// Where the Service Manager refuses a create whose name is taken or whose instance is busy:
+    /// in the answer (409 / 422) or inside the accepted operation.
+    pub fn set_refusals(&self, refusals: Refusals) {
+        self.world().settings.refusals = refusals;
+    }
+
+    /// How failed Service Manager operations carry their `errors` (one object or a list).
+    pub fn set_operation_errors(&self, shape: OperationErrors) {
+        self.world().settings.operation_errors = shape;
+    }
+
+    /// Adds a ready Cloud ALM API instance `name` to the tenant's subaccount as another platform
+    /// (a Cloud Foundry space) created it: the Service Manager lists it with that platform's
+    /// `platform_id`, it may share its name with a Service Manager instance, and a binding
+    /// create on it answers 404. Returns its id; `None` for an unknown subdomain.
+    pub fn add_other_platform_instance(&self, subdomain: &str, name: &str) -> Option<String> {
+        let mut world = self.world();
+        let tenant = world.tenant_by_subdomain(subdomain)?;
+        Some(seed::add_other_platform_instance(&mut world, tenant, name))
+    }
+
+    /// Makes every Cloud Foundry answer to a path under `path_prefix` carry `warning` in
+    /// `X-Cf-Warnings`, escaped with Ruby's `CGI.escape` and comma-joined with the others as
+    /// Cloud Controller sends them.
+    pub fn add_cf_warning(&self, path_prefix: &str, warning: &str) {
+        self.world()
+            .settings
+            .cf_warnings
+            .push((path_prefix.to_owned(), warning.to_owned()));
+    }
+
+    /// Limits the managed service instances of every Cloud Foundry org and space (`None`:
+    /// unlimited). A create beyond a limit gets Cloud Controller's **400**
+    /// `CF-ServiceInstanceQuotaExceeded` (org) or `CF-ServiceInstanceSpaceQuotaExceeded` (space).
+    pub fn set_cf_instance_quota(&self, org: Option<usize>, space: Option<usize>) {
+        self.world().settings.cf_instance_quota = state::CfInstanceQuota { org, space };
+    }
+
+    /// Renames the Cloud Foundry org of a tenant (e.g. to `ACME, Inc.`); `false` for an
+    /// unknown subdomain.
+    pub fn rename_cf_org(&self, subdomain: &str, name: &str) -> bool {
+        let mut world = self.world();
+        let Some(tenant) = world.tenant_by_subdomain(subdomain) else {
+            return false;
+        };
+        world.tenants[tenant].info.cf_org = name.to_owned();
+        for org in world.cf_orgs.iter_mut().filter(|o| o.tenant == tenant) {
+            org.name = name.to_owned();
+        }
+        true
     }
 
     /// URLs, every tenant (with its SM key) and the CF login as one JSON object.

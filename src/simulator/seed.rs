@@ -18,8 +18,8 @@ use super::credentials::{
 use super::service_manager::SM_SCOPE_PREFIX;
 use super::state::{
     CfInstance, CfKey, CfOffering, CfOp, CfOrg, CfPlan, CfSpace, OAuthClient, OpKind, Pending,
-    SmBinding, SmInstance, SmOffering, SmOperation, SmPlan, Tenant, Urls, World, new_id,
-    random_string,
+    SM_PLATFORM, SmBinding, SmInstance, SmOffering, SmOperation, SmPlan, Tenant, Urls, World,
+    new_id, random_string,
 };
 use super::types::{TenantInfo, TenantSpec, Tier};
 
@@ -169,6 +169,36 @@ pub(crate) fn add_tenant(world: &mut World, urls: &Urls, spec: &TenantSpec) -> u
     tenant
 }
 
+/// Adds a ready Cloud ALM API instance `name` that another platform (a Cloud Foundry space)
+/// created in the tenant's subaccount: the Service Manager lists it with that platform's
+/// `platform_id`, its name need not be unique among Service Manager instances, and it cannot
+/// be bound through the Service Manager. Returns its id.
+pub(crate) fn add_other_platform_instance(world: &mut World, tenant: usize, name: &str) -> String {
+    let (plan_id, _) = calm_plan(world);
+    let params = json!({"xs-security": {"xsappname": name, "authorities": MONITORING_AUTHORITIES}});
+    let client = register_instance_client(world, tenant, name, &params);
+    let id = new_id();
+    let at = Utc::now();
+    let last_op = finished_op(world, tenant, "service_instances", &id, at);
+    let seq = world.next_seq();
+    world.sm_instances.push(SmInstance {
+        id: id.clone(),
+        seq,
+        tenant,
+        name: name.to_owned(),
+        plan_id,
+        parameters: params,
+        labels: Default::default(),
+        created_at: at,
+        updated_at: at,
+        last_op,
+        client_id: client.client_id,
+        xsappname: client.xsappname,
+        platform_id: format!("cf-{}", new_id()),
+    });
+    id
+}
+
 fn provisioning_time(date: NaiveDate) -> DateTime<Utc> {
     date.and_hms_opt(9, 0, 0).expect("valid time").and_utc()
 }
@@ -220,6 +250,7 @@ fn finished_op(
         created_at: at,
         pending: Pending::new(Default::default()),
         settled: true,
+        failure: None,
     });
     op
 }
@@ -249,6 +280,7 @@ fn seed_sm_credentials(
         last_op: instance_op,
         client_id: client.client_id.clone(),
         xsappname: client.xsappname.clone(),
+        platform_id: SM_PLATFORM.to_owned(),
     });
     let credentials = issue(
         world,
@@ -289,6 +321,7 @@ fn seed_cf_credentials(
     let done = CfOp {
         kind: OpKind::Create,
         pending: Pending::new(Default::default()),
+        failed: false,
     };
     let instance_guid = new_id();
     let seq = world.next_seq();

@@ -15,7 +15,9 @@ use serde_json::Value;
 use url::Url;
 
 use super::faults::FaultRule;
-use super::types::{AsyncMode, PendingVisibility, RequestRecord, TenantInfo};
+use super::types::{
+    AsyncMode, OperationErrors, PendingVisibility, Refusals, RequestRecord, TenantInfo,
+};
 
 /// Everything the servers share.
 pub(crate) struct Shared {
@@ -82,6 +84,19 @@ pub(crate) struct Settings {
     pub async_mode: AsyncMode,
     pub op_duration: Duration,
     pub pending: PendingVisibility,
+    pub refusals: Refusals,
+    pub operation_errors: OperationErrors,
+    /// Cloud Foundry warnings: (path prefix, warning text) sent with every answer under it.
+    pub cf_warnings: Vec<(String, String)>,
+    /// Cloud Foundry service instance limits of each org and each space.
+    pub cf_instance_quota: CfInstanceQuota,
+}
+
+/// Cloud Foundry service instance limits (`None`: unlimited).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CfInstanceQuota {
+    pub org: Option<usize>,
+    pub space: Option<usize>,
 }
 
 impl Default for Settings {
@@ -92,6 +107,10 @@ impl Default for Settings {
             async_mode: AsyncMode::Auto,
             op_duration: Duration::ZERO,
             pending: PendingVisibility::NotReady,
+            refusals: Refusals::Answer,
+            operation_errors: OperationErrors::Object,
+            cf_warnings: Vec::new(),
+            cf_instance_quota: CfInstanceQuota::default(),
         }
     }
 }
@@ -232,6 +251,18 @@ pub(crate) struct SmInstance {
     pub client_id: String,
     /// The client's xsappname (`<name>!b<n>`).
     pub xsappname: String,
+    /// `service-manager`, or the id of the platform (a CF space, a Kyma cluster) that created it.
+    pub platform_id: String,
+}
+
+/// The `platform_id` of instances the Service Manager created.
+pub(crate) const SM_PLATFORM: &str = "service-manager";
+
+/// Why an operation ended failed: the platform's error word and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OpFailure {
+    pub code: String,
+    pub description: String,
 }
 
 /// A Service Manager binding.
@@ -262,6 +293,8 @@ pub(crate) struct SmOperation {
     pub created_at: DateTime<Utc>,
     pub pending: Pending,
     pub settled: bool,
+    /// Set when the operation ends `failed` (once its time has come).
+    pub failure: Option<OpFailure>,
 }
 
 /// A Cloud Foundry org.
@@ -307,6 +340,8 @@ pub(crate) struct CfPlan {
 pub(crate) struct CfOp {
     pub kind: OpKind,
     pub pending: Pending,
+    /// Ends `failed` instead of `succeeded`.
+    pub failed: bool,
 }
 
 impl CfOp {
@@ -315,6 +350,7 @@ impl CfOp {
         CfOp {
             kind,
             pending: Pending::new(duration),
+            failed: false,
         }
     }
 }
@@ -368,6 +404,15 @@ pub(crate) struct CfJob {
     pub target: JobTarget,
     pub pending: Pending,
     pub created_at: DateTime<Utc>,
+    /// Set when the job ends `FAILED`: its error (`detail`) and warnings.
+    pub failure: Option<CfJobFailure>,
+}
+
+/// What a failed CF job reports.
+#[derive(Debug, Clone)]
+pub(crate) struct CfJobFailure {
+    pub detail: String,
+    pub warnings: Vec<String>,
 }
 
 /// The whole simulated world.
@@ -453,10 +498,12 @@ impl World {
         self.sm_operations.iter().find(|op| op.id == id)
     }
 
-    /// Whether the resource whose last operation is `op_id` has been created (not `ready: false`).
+    /// Whether the resource whose last operation is `op_id` has been created (not `ready: false`):
+    /// its create finished and did not fail.
     pub fn sm_ready(&self, op_id: &str) -> bool {
-        self.sm_op(op_id)
-            .is_none_or(|op| op.kind != OpKind::Create || op.pending.done())
+        self.sm_op(op_id).is_none_or(|op| {
+            op.kind != OpKind::Create || (op.pending.done() && op.failure.is_none())
+        })
     }
 
     /// Whether the last operation `op_id` is still running.

@@ -46,6 +46,48 @@ pub enum PendingVisibility {
     NotFound,
 }
 
+/// Where the Service Manager refuses a create whose name is taken (`Conflict`) or whose instance
+/// is busy (`OperationInProgress`).
+///
+/// Upstream (`operations/scheduler.go` `ScheduleAsyncStorageAction`) answers an asynchronous
+/// create 202 at once and runs these checks inside the operation, which then ends `failed`;
+/// a synchronous create (and deployments that check up front) answer 409 / 422 directly. Both
+/// exist, so both are simulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Refusals {
+    /// 409 `Conflict` / 422 `OperationInProgress` as the answer to the create (default).
+    #[default]
+    Answer,
+    /// An asynchronous create is accepted (202) and its operation ends `failed` with the refusal
+    /// in `errors`; a synchronous one still gets the 409 / 422.
+    InOperation,
+}
+
+/// How a failed Service Manager operation carries its `errors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OperationErrors {
+    /// One object `{"error", "description"}`, as upstream stores it (default).
+    #[default]
+    Object,
+    /// A list of such objects, as SAP's documentation shows.
+    List,
+}
+
+/// Why an operation that a [`super::Fault::FailOperation`] hits ends `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OperationFailure {
+    /// The name is taken (`Conflict`, with the server's own text); nothing is created.
+    Conflict,
+    /// The instance is busy (`OperationInProgress`); nothing is created.
+    Busy,
+    /// The broker failed (`BrokerError`, CF `CF-ServiceBrokerRequestRejected`); the resource
+    /// stays with a failed last operation.
+    Broker,
+}
+
 /// A tenant to seed: its subaccount subdomain, provisioning date and region.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]

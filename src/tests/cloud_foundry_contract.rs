@@ -1305,3 +1305,117 @@ async fn named_key_lacking_the_cdm_scopes() {
         assert_eq!(cf_posts(&server).await, 0, "create: {create}");
     }
 }
+
+// ---- filter encoding, warnings, quotas and the refresh client (issue 11) -------------------
+
+#[tokio::test]
+async fn filter_values_with_commas_and_percents_are_escaped_twice() {
+    let server = MockServer::start().await;
+    // wiremock decodes the query once, as Rack does; Cloud Controller unescapes each value again.
+    get("/v3/organizations")
+        .and(query_param("names", "ACME%2C Inc. 100%25"))
+        .respond_with(listing(json!([{"guid": "o1", "name": "ACME, Inc. 100%"}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let org = warm(&server).org("ACME, Inc. 100%").await.unwrap();
+    assert_eq!(org.guid.as_str(), "o1");
+    let r = &server.received_requests().await.unwrap()[0];
+    assert_eq!(r.url.query(), Some("names=ACME%252C%20Inc.%20100%2525"));
+}
+
+#[tokio::test]
+async fn warnings_are_cgi_unescaped() {
+    let server = MockServer::start().await;
+    get("/v3/organizations")
+        .respond_with(
+            listing(json!([{"guid": "o1", "name": "acme"}])).insert_header(
+                "X-Cf-Warnings",
+                "Plan+%27x%27+is+deprecated%2C+use+y%2Bz,second+warning",
+            ),
+        )
+        .mount(&server)
+        .await;
+    let cf = warm(&server);
+    cf.org("acme").await.unwrap();
+    assert_eq!(
+        cf.warnings(),
+        ["Plan 'x' is deprecated, use y+z", "second warning"]
+    );
+}
+
+#[tokio::test]
+async fn instance_quota_errors_are_400_and_classified_as_quota() {
+    for (title, number, detail) in [
+        (
+            "CF-ServiceInstanceQuotaExceeded",
+            60005,
+            "You have exceeded your organization's services limit.",
+        ),
+        (
+            "CF-ServiceInstanceSpaceQuotaExceeded",
+            60012,
+            "You have exceeded your space's services limit.",
+        ),
+    ] {
+        let server = MockServer::start().await;
+        post("/v3/service_instances")
+            .respond_with(cf_error(400, number, title, detail))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = warm(&server)
+            .create_instance(&space(), "calm-api", &standard_plan(), json!({}), &wait())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            crate::cloud_foundry::errors::unprocessable(&err),
+            Some(crate::cloud_foundry::errors::Unprocessable::Quota),
+            "{err}"
+        );
+        assert!(err.to_string().contains("quota"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn refresh_uses_the_client_of_config_json() {
+    let server = MockServer::start().await;
+    // HTTP Basic `jwt-client:jwt-s3cret`, as after `cf auth --assertion`.
+    post("/login/oauth/token")
+        .and(header(
+            "authorization",
+            "Basic and0LWNsaWVudDpqd3QtczNjcmV0",
+        ))
+        .and(body_string_contains(
+            "grant_type=refresh_token&refresh_token=file-refresh",
+        ))
+        .respond_with(token("from-file"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_orgs_needing(&server, "from-file").await;
+    let home = temp_home();
+    std::fs::create_dir_all(home.join(".cf")).unwrap();
+    let config = json!({
+        "ConfigVersion": 3, "Target": server.uri(),
+        "AuthorizationEndpoint": format!("{}/login", server.uri()),
+        "AccessToken": "bearer file-access", "RefreshToken": "file-refresh",
+        "UAAOAuthClient": "jwt-client", "UAAOAuthClientSecret": "jwt-s3cret",
+        "UAAGrantType": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "OrganizationFields": {"GUID": "org-guid", "Name": "acme"},
+        "SpaceFields": {"GUID": "space-guid", "Name": "dev", "AllowSSH": true}
+    });
+    std::fs::write(home.join(".cf/config.json"), config.to_string()).unwrap();
+    let env = HashMap::from([("CF_HOME".to_string(), home.display().to_string())]);
+    let login = CfLogin::builder().env(env).build().unwrap();
+    match &login.credentials {
+        CfCredentials::RefreshToken { client_id, .. } => assert_eq!(client_id, "jwt-client"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!format!("{login:?}").contains("jwt-s3cret"));
+    let cf = CloudFoundry::connect_with(login, fast_http())
+        .await
+        .unwrap();
+    cf.org("acme").await.unwrap();
+    std::fs::remove_dir_all(home).ok();
+}

@@ -3,10 +3,14 @@
 
 mod common {
     pub mod mocks;
+    #[cfg(feature = "simulator")]
+    pub mod sim;
     pub mod sm;
 }
 
 mod cloud_foundry_contract;
+#[cfg(feature = "simulator")]
+mod server_behaviour;
 mod service_manager_contract;
 mod service_manager_lost_response;
 mod token;

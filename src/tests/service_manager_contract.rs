@@ -112,7 +112,10 @@ fn manual_tier() -> PlanRequest {
 async fn mount_instance_lookup(server: &MockServer, items: Vec<serde_json::Value>) {
     mount(
         server,
-        get(INSTANCES).and(query_param("fieldQuery", "name eq 'calm'")),
+        get(INSTANCES).and(query_param(
+            "fieldQuery",
+            "name eq 'calm' and platform_id eq 'service-manager'",
+        )),
         listing(items),
     )
     .await;
@@ -402,7 +405,9 @@ async fn failed_operations_with_empty_or_odd_errors_are_clear() {
             .await
             .unwrap_err();
         match &err {
-            Error::OperationFailed { operation, message } => {
+            Error::OperationFailed {
+                operation, message, ..
+            } => {
                 assert!(operation.contains("instance `calm`"), "{operation}");
                 assert!(message.contains(want), "{op} → {message}");
             }
@@ -486,7 +491,11 @@ async fn conflict_on_binding_create_fetches_the_existing_one_with_one_post() {
 
 #[tokio::test]
 async fn operation_in_progress_on_bind_waits_then_binds() {
-    for word in ["OperationInProgress", "ConcurrentOperation"] {
+    for word in [
+        "OperationInProgress",
+        "ConcurrentOperationInProgress",
+        "ConcurrentOperation",
+    ] {
         let server = MockServer::start().await;
         let uri = server.uri();
         mount_calm(&server, vec![]).await;
@@ -678,7 +687,10 @@ async fn a_repeated_token_stops_with_an_error() {
 async fn field_query_literals_are_quoted_and_encoded() {
     let server = MockServer::start().await;
     get(INSTANCES)
-        .and(query_param("fieldQuery", "name eq 'O''Brien'"))
+        .and(query_param(
+            "fieldQuery",
+            "name eq 'O''Brien' and platform_id eq 'service-manager'",
+        ))
         .respond_with(listing(vec![instance("i1", "O'Brien", true)]))
         .expect(1)
         .mount(&server)
@@ -838,7 +850,10 @@ async fn mount_generated(server: &MockServer) {
 async fn mount_only_generated(server: &MockServer, name: &str) {
     mount(
         server,
-        get(INSTANCES).and(query_param("fieldQuery", format!("name eq '{name}'"))),
+        get(INSTANCES).and(query_param(
+            "fieldQuery",
+            format!("name eq '{name}' and platform_id eq 'service-manager'"),
+        )),
         listing(vec![]),
     )
     .await;
@@ -1047,4 +1062,136 @@ fn journeys_are_send(
         let _ = rotate(&sm, &RotationRequest::new("a", "b", "c"), &o).await;
         let _ = discover(&sm).await;
     });
+}
+
+// ---- refusals inside asynchronous operations and other platforms (issue 11) ----------------
+
+/// A failed create operation whose `errors` is `errors`.
+fn failed_op(errors: serde_json::Value) -> ResponseTemplate {
+    ok(json!({"id": "op", "type": "create", "state": "failed", "errors": errors}))
+}
+
+#[tokio::test]
+async fn an_instance_create_refused_inside_its_operation_adopts_the_existing_instance() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    // Not there at the first lookup (a concurrent creator is still at work), there afterwards.
+    mount_first(
+        &server,
+        1,
+        get(INSTANCES).and(query_param(
+            "fieldQuery",
+            "name eq 'calm' and platform_id eq 'service-manager'",
+        )),
+        listing(vec![]),
+    )
+    .await;
+    mount_calm(&server, vec![calm_key(&uri)]).await;
+    mount_entitlement(&server).await;
+    post(INSTANCES)
+        .respond_with(accepted("/v1/service_instances/i9/operations/op9"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount(
+        &server,
+        get("/v1/service_instances/i9/operations/op9"),
+        failed_op(json!({"error": "Conflict",
+            "description": "instance with same name exists for the current tenant"})),
+    )
+    .await;
+    let (o, _) = opts(true);
+
+    let got = retrieve(&warm_sm(&server), &manual_tier(), &o)
+        .await
+        .unwrap();
+
+    assert_eq!(got.instance.id.as_str(), "i1");
+    assert_eq!(got.instance_provenance, Provenance::Found);
+    assert_eq!(count(&server, "POST", INSTANCES).await, 1);
+    assert_eq!(count(&server, "POST", BINDINGS).await, 0);
+}
+
+#[tokio::test]
+async fn a_bind_refused_inside_its_operation_is_adopted_or_retried() {
+    // Conflict (as a list, SAP's documented shape): the binding exists; no second POST.
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount_first(&server, 1, binding_lookup(), listing(vec![])).await;
+    mount_calm(&server, vec![calm_key(&uri)]).await;
+    post(BINDINGS)
+        .respond_with(accepted("/v1/service_bindings/b9/operations/op9"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount(
+        &server,
+        get("/v1/service_bindings/b9/operations/op9"),
+        failed_op(json!([{"error": "Conflict",
+            "description": "binding with same name exists for instance with id i1"}])),
+    )
+    .await;
+    let (o, _) = opts(true);
+    let got = retrieve(&warm_sm(&server), &unknown_tier(), &o)
+        .await
+        .unwrap();
+    assert_eq!(got.credential.id.as_str(), "b1");
+    assert_eq!(got.credential_provenance, Provenance::Found);
+
+    // OperationInProgress (one object, upstream's shape): sent again until accepted.
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    mount_calm(&server, vec![]).await;
+    mount_in_turn(
+        &server,
+        || post(BINDINGS),
+        vec![(2, accepted("/v1/service_bindings/b9/operations/op9"))],
+        created(calm_key(&uri)),
+    )
+    .await;
+    mount(
+        &server,
+        get("/v1/service_bindings/b9/operations/op9"),
+        failed_op(json!({"error": "OperationInProgress",
+            "description": "creation of instance calm is still in progress or failed"})),
+    )
+    .await;
+    let (o, _) = opts(true);
+    let got = retrieve(&warm_sm(&server), &unknown_tier(), &o)
+        .await
+        .unwrap();
+    assert_eq!(got.credential_provenance, Provenance::Created);
+    assert_eq!(count(&server, "POST", BINDINGS).await, 3);
+}
+
+#[tokio::test]
+async fn a_same_named_instance_of_another_platform_is_never_picked() {
+    let server = MockServer::start().await;
+    // A server that ignored the platform criterion still cannot make the lookup ambiguous.
+    let mut legacy = instance("cf1", "calm", true);
+    legacy["platform_id"] = json!("cf-eu10-legacy");
+    let mut mine = calm_instance();
+    mine["platform_id"] = json!("service-manager");
+    mount_instance_lookup(&server, vec![legacy, mine]).await;
+    let found = warm_sm(&server)
+        .find_instance("calm")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id.as_str(), "i1");
+    assert!(found.is_service_manager_platform());
+}
+
+#[tokio::test]
+async fn names_the_server_cannot_match_are_refused_before_any_request() {
+    let server = MockServer::start().await;
+    let sm = warm_sm(&server);
+    for name in ["'calm'", "calm\\", "ca\\'lm"] {
+        let err = sm.find_instance(name).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidName { .. }), "{name}: {err:?}");
+        let id = InstanceId::new("i1");
+        let err = sm.find_binding(&id, name).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidName { .. }), "{name}: {err:?}");
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
 }

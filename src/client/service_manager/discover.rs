@@ -19,6 +19,11 @@ pub struct InstanceListing {
     pub state: String,
     /// Its bindings or service keys, oldest first.
     pub credentials: Vec<CredentialSummary>,
+    /// The platform that created it when that is not the Service Manager itself (a Cloud
+    /// Foundry space's or a Kyma cluster's instance, listed in the same subaccount): such an
+    /// instance is never looked up by name, bound or handed over by the Service Manager
+    /// journeys.
+    pub other_platform: Option<String>,
 }
 
 /// Every instance of offering `offering` (e.g. [`DEFAULT_OFFERING`](crate::setup::DEFAULT_OFFERING)) with its bindings, oldest
@@ -30,6 +35,8 @@ pub async fn list(sm: &ServiceManager, offering: &str) -> Result<Vec<InstanceLis
         .into_iter()
         .map(|(instance, bindings)| InstanceListing {
             state: state_word(instance.readiness()),
+            other_platform: (!instance.is_service_manager_platform())
+                .then(|| instance.platform_id.clone().unwrap_or_default()),
             credentials: bindings
                 .iter()
                 .map(|b| credential_summary(b, Some(&instance.name)))

@@ -44,17 +44,16 @@ impl<'a> Ensure<'a> {
         let mut resent = false;
         loop {
             let error = match self.sm.create_instance(&new).await {
-                Ok(answer) => {
-                    return Ok((
-                        self.settle_instance(answer, spec.name).await?,
-                        Provenance::Created,
-                    ));
-                }
+                Ok(answer) => match self.settle_instance(answer, spec.name).await {
+                    // Accepted, then refused inside the operation: the same as a 409.
+                    Err(e) if e.is_conflict() => e,
+                    settled => return Ok((settled?, Provenance::Created)),
+                },
                 Err(e) => e,
             };
-            let adopt_as = if error.is_conflict() {
+            let adopt_as = if error.is_conflict() && !resent {
                 Provenance::Found
-            } else if error.may_have_taken_effect() {
+            } else if error.is_conflict() || error.may_have_taken_effect() {
                 Provenance::Created
             } else {
                 return Err(error);
@@ -94,15 +93,12 @@ impl<'a> Ensure<'a> {
         let mut resent = false;
         loop {
             let error = match self.post_binding(&new, &what).await {
-                Ok(answer) => {
-                    let binding = self.settle_binding(answer, &instance.id, name).await?;
-                    return Ok((binding, Provenance::Created));
-                }
+                Ok(binding) => return Ok((binding, Provenance::Created)),
                 Err(e) => e,
             };
-            let adopt_as = if error.is_conflict() {
+            let adopt_as = if error.is_conflict() && !resent {
                 Provenance::Found
-            } else if error.may_have_taken_effect() {
+            } else if error.is_conflict() || error.may_have_taken_effect() {
                 Provenance::Created
             } else {
                 return Err(error);
@@ -123,11 +119,19 @@ impl<'a> Ensure<'a> {
         }
     }
 
-    /// One binding create, repeated while the instance is busy (422), within the deadline.
-    async fn post_binding(&self, new: &NewBinding, what: &str) -> Result<Mutation<Binding>> {
+    /// One binding create and its operation, repeated while the instance is busy (a 422, or an
+    /// accepted create whose operation failed with `OperationInProgress`), within the deadline.
+    async fn post_binding(&self, new: &NewBinding, what: &str) -> Result<Binding> {
         let operation = format!("creation of {what}");
         poll_until(&operation, &self.opts.wait, || async {
-            match self.sm.create_binding(new).await {
+            let settled = match self.sm.create_binding(new).await {
+                Ok(answer) => {
+                    self.settle_binding(answer, &new.instance_id, &new.name)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match settled {
                 Err(e) if instance_busy(&e) => Ok(Poll::Pending {
                     state: e.platform_code().unwrap_or("busy").to_owned(),
                     retry_after: e.retry_after(),
@@ -238,6 +242,7 @@ impl<'a> Ensure<'a> {
             Err(Error::OperationFailed {
                 operation: format!("reading binding `{}`", binding.name),
                 message: "the Service Manager returned the binding without credentials; check that the credentials used may read bindings (plan subaccount-admin)".to_owned(),
+                code: None,
             })
         }
     }
@@ -250,7 +255,11 @@ impl<'a> Ensure<'a> {
 
     fn explain(&self, error: &Error, what: &str) {
         let message = if error.is_conflict() {
-            format!("{what} already exists (409): using the existing one")
+            let how = match error.status() {
+                Some(409) => "409",
+                _ => "the accepted create failed with Conflict",
+            };
+            format!("{what} already exists ({how}): using the existing one")
         } else {
             format!(
                 "the answer to creating {what} was lost ({error}); looking it up by name before anything else"
@@ -267,6 +276,7 @@ fn failed(kind: &str, name: &str, message: String) -> Error {
         message: format!(
             "{message}. Delete the {kind} in the SAP BTP cockpit or choose another name, then run again"
         ),
+        code: None,
     }
 }
 
@@ -280,15 +290,13 @@ fn ready_poll<T>(readiness: Readiness, resource: T, name: &str) -> Result<Poll<T
         Readiness::Failed(message) => Err(Error::OperationFailed {
             operation: format!("creation of `{name}`"),
             message,
+            code: None,
         }),
     }
 }
 
-/// 422 `OperationInProgress` / `ConcurrentOperation`: the instance is busy; retry later.
+/// `OperationInProgress` / `ConcurrentOperationInProgress`, as a 422 or inside a failed
+/// operation: the instance is busy; retry later.
 pub(super) fn instance_busy(e: &Error) -> bool {
-    e.status() == Some(422)
-        && e.platform_code().is_some_and(|c| {
-            c.eq_ignore_ascii_case("OperationInProgress")
-                || c.eq_ignore_ascii_case("ConcurrentOperation")
-        })
+    e.is_busy()
 }

@@ -29,6 +29,8 @@ impl Run<'_> {
             discover::listing(self.sm, &self.req.offering)
                 .await?
                 .into_iter()
+                // Another platform's instance is listed but never handed over from here.
+                .filter(|(i, _)| i.is_service_manager_platform())
                 .flat_map(|(i, bs)| bs.into_iter().map(move |b| (i.clone(), b)))
                 .filter(|(_, b)| Some(&b.id) != named_id.as_ref())
                 .collect();

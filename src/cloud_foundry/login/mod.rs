@@ -20,6 +20,9 @@ use crate::error::Result;
 use crate::http::HttpClient;
 use crate::model::{OrgId, SpaceId};
 
+/// The client id of the cf CLI (empty secret), used for the password and refresh grants.
+pub(crate) const CF_CLIENT_ID: &str = "cf";
+
 /// How to get a Cloud Foundry token. `Debug` never shows a secret.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -40,10 +43,16 @@ pub enum CfCredentials {
         /// Identity provider origin key, sent as `login_hint`; `None` for the default.
         origin: Option<String>,
     },
-    /// `grant_type=refresh_token` with the `cf` client (reusing a `cf login`).
+    /// `grant_type=refresh_token` (reusing a `cf login`), with the OAuth client the login
+    /// used: `cf` with an empty secret, or the `UAAOAuthClient`/`UAAOAuthClientSecret` of the
+    /// cf CLI's `config.json` (another client after `cf auth --assertion` or a custom client).
     RefreshToken {
         /// The refresh token.
         refresh_token: SecretString,
+        /// The OAuth client to refresh with ([`CF_CLIENT_ID`] unless `config.json` names another).
+        client_id: String,
+        /// Its secret (empty for `cf`).
+        client_secret: SecretString,
     },
     /// A ready access token, used as is until it expires.
     AccessToken {
@@ -101,9 +110,17 @@ impl CfCredentials {
                 origin.as_deref(),
                 http,
             ),
-            CfCredentials::RefreshToken { refresh_token } => {
-                TokenSource::cf_refresh_token(token_url, refresh_token.clone(), http)
-            }
+            CfCredentials::RefreshToken {
+                refresh_token,
+                client_id,
+                client_secret,
+            } => TokenSource::cf_refresh_token_with_client(
+                token_url,
+                refresh_token.clone(),
+                client_id,
+                client_secret.clone(),
+                http,
+            ),
             CfCredentials::AccessToken { access_token } => {
                 Ok(TokenSource::static_token(access_token.clone()))
             }

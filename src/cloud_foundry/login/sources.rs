@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::config_file::{CfConfigFile, default_config_path, strip_bearer};
-use super::{CfCredentials, CfLogin, ConfigSource};
+use super::{CF_CLIENT_ID, CfCredentials, CfLogin, ConfigSource};
 use crate::error::{Error, Result};
 use crate::model::{OrgId, SpaceId};
 
@@ -22,6 +22,8 @@ struct Layer {
     client_secret: Option<SecretString>,
     access_token: Option<SecretString>,
     refresh_token: Option<SecretString>,
+    /// The OAuth client that goes with `refresh_token` (from `config.json`); `cf:` when `None`.
+    refresh_client: Option<(String, SecretString)>,
     org: Option<String>,
     space: Option<String>,
 }
@@ -29,6 +31,11 @@ struct Layer {
 impl Layer {
     /// `self` with the gaps filled from `lower`.
     fn over(self, lower: Layer) -> Layer {
+        // A refresh token is only good with the client it was issued to: keep them together.
+        let (refresh_token, refresh_client) = match self.refresh_token {
+            Some(token) => (Some(token), self.refresh_client),
+            None => (lower.refresh_token, lower.refresh_client),
+        };
         Layer {
             api_url: self.api_url.or(lower.api_url),
             username: self.username.or(lower.username),
@@ -37,7 +44,8 @@ impl Layer {
             client_id: self.client_id.or(lower.client_id),
             client_secret: self.client_secret.or(lower.client_secret),
             access_token: self.access_token.or(lower.access_token),
-            refresh_token: self.refresh_token.or(lower.refresh_token),
+            refresh_token,
+            refresh_client,
             org: self.org.or(lower.org),
             space: self.space.or(lower.space),
         }
@@ -60,8 +68,14 @@ impl Layer {
             });
         }
         if let Some(refresh_token) = &self.refresh_token {
+            let (client_id, client_secret) = self
+                .refresh_client
+                .clone()
+                .unwrap_or_else(|| (CF_CLIENT_ID.to_owned(), SecretString::from(String::new())));
             return Some(CfCredentials::RefreshToken {
                 refresh_token: refresh_token.clone(),
+                client_id,
+                client_secret,
             });
         }
         self.access_token
@@ -90,6 +104,7 @@ impl Layer {
                 .and_then(|t| strip_bearer(&t))
                 .map(SecretString::from),
             refresh_token: secret("CF_REFRESH_TOKEN"),
+            refresh_client: None,
             org: None,
             space: None,
         }
@@ -103,6 +118,17 @@ impl Layer {
             client_secret: file.uaa_oauth_client_secret.clone().filter(|_| cc),
             access_token: file.access_token.clone(),
             refresh_token: file.refresh_token.clone().filter(|_| !cc),
+            refresh_client: file
+                .uaa_oauth_client
+                .clone()
+                .filter(|c| !cc && !c.trim().is_empty())
+                .map(|c| {
+                    let secret = file
+                        .uaa_oauth_client_secret
+                        .clone()
+                        .unwrap_or_else(|| SecretString::from(String::new()));
+                    (c, secret)
+                }),
             org: file.org().map(|o| o.name.clone()),
             space: file.space().map(|s| s.name.clone()),
             ..Layer::default()

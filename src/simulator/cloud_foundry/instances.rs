@@ -171,6 +171,7 @@ fn provision(world: &mut World, body: &Map<String, Value>) -> Result<String, Res
             "The service instance name is taken: {name}."
         )));
     }
+    quota_left(world, &space, &org)?;
     let parameters = parameters_field(body)?;
     let tenant = world
         .cf_orgs
@@ -209,6 +210,38 @@ fn provision(world: &mut World, body: &Map<String, Value>) -> Result<String, Res
         target,
         duration,
     ))
+}
+
+/// Cloud Controller's instance quotas: **400**, not 422 (`errors/v2.yml` 60005, 60012).
+fn quota_left(world: &World, space: &str, org: &str) -> Result<(), Response> {
+    let quota = world.settings.cf_instance_quota;
+    let in_space = world
+        .cf_instances
+        .iter()
+        .filter(|i| i.space_guid == space)
+        .count();
+    let in_org = world
+        .cf_instances
+        .iter()
+        .filter(|i| org_of_space(world, &i.space_guid).as_deref() == Some(org))
+        .count();
+    if quota.org.is_some_and(|limit| in_org >= limit) {
+        return Err(error(
+            400,
+            60005,
+            "CF-ServiceInstanceQuotaExceeded",
+            "You have exceeded your organization's services limit.",
+        ));
+    }
+    if quota.space.is_some_and(|limit| in_space >= limit) {
+        return Err(error(
+            400,
+            60012,
+            "CF-ServiceInstanceSpaceQuotaExceeded",
+            "You have exceeded your space's services limit.",
+        ));
+    }
+    Ok(())
 }
 
 /// Only `managed` instances are simulated.

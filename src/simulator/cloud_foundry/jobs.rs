@@ -27,12 +27,16 @@ pub(crate) fn start_job(
         target,
         pending: Pending::new(duration),
         created_at: chrono::Utc::now(),
+        failure: None,
     });
     guid
 }
 
 fn job_json(shared: &Shared, world: &World, job: &CfJob) -> Value {
-    let state = if job.pending.done() {
+    let failure = job.failure.as_ref().filter(|_| job.pending.done());
+    let state = if failure.is_some() {
+        "FAILED"
+    } else if job.pending.done() {
         "COMPLETE"
     } else if job.pending.first_half() {
         "PROCESSING"
@@ -59,6 +63,13 @@ fn job_json(shared: &Shared, world: &World, job: &CfJob) -> Value {
         }
         _ => {}
     }
+    let errors: Vec<Value> = failure
+        .map(|f| json!({"code": 10001, "title": "CF-ServiceBrokerRequestRejected", "detail": f.detail}))
+        .into_iter()
+        .collect();
+    let warnings: Vec<Value> = failure
+        .map(|f| f.warnings.iter().map(|w| json!({"detail": w})).collect())
+        .unwrap_or_default();
     let updated = if job.pending.done() {
         job.created_at + job.pending.duration
     } else {
@@ -66,7 +77,8 @@ fn job_json(shared: &Shared, world: &World, job: &CfJob) -> Value {
     };
     json!({
         "guid": job.guid, "created_at": timestamp(job.created_at), "updated_at": timestamp(updated),
-        "operation": job.operation, "state": state, "errors": [], "warnings": [], "links": links,
+        "operation": job.operation, "state": state, "errors": errors, "warnings": warnings,
+        "links": links,
     })
 }
 

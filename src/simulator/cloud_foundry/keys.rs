@@ -143,6 +143,9 @@ pub(crate) async fn details(
     let world = shared.settled_world();
     let key = find::<CfKey>(&world, &guid)?;
     match (key.op.kind, key.op.pending.done()) {
+        (OpKind::Create, true) if key.op.failed => {
+            Err(resource_not_found("Creation of service key failed"))
+        }
         (OpKind::Create, true) => Ok(json_response(
             200,
             json!({"credentials": key.credentials, "syslog_drain_url": null, "volume_mounts": []}),

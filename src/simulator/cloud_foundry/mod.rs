@@ -185,7 +185,11 @@ pub(crate) fn accepted(shared: &Shared, job_guid: &str) -> Response {
 pub(crate) fn last_operation(op: &CfOp, created: &str) -> Value {
     json!({
         "type": op.kind.word(),
-        "state": if op.pending.done() { "succeeded" } else { "in progress" },
+        "state": match (op.pending.done(), op.failed) {
+            (false, _) => "in progress",
+            (true, false) => "succeeded",
+            (true, true) => "failed",
+        },
         "description": "",
         "created_at": created,
         "updated_at": created,

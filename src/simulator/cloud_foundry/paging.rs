@@ -1,7 +1,9 @@
 //! Query parameters and pagination of CF lists (cf-v3-api.md §3).
 //!
-//! Filter values are comma-separated; the split happens before percent-decoding, so a comma
-//! inside a value travels as `%2C`, as Cloud Controller expects.
+//! Filter values as Cloud Controller reads them (`base_message.rb` `to_array!`): the query
+//! string is decoded once, a list filter is split on `,\s*`, and each value is unescaped
+//! **again** (`Addressable::URI.unescape`). So a comma inside a value must travel as `%252C`;
+//! a single `%2C` splits the value in two.
 
 use serde_json::{Value, json};
 
@@ -28,6 +30,47 @@ fn decode(raw: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Ruby's `\s`.
+fn ruby_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r')
+}
+
+/// `value.split(/,\s*/, -1).map { Addressable::URI.unescape(_1) }`.
+fn split_values(decoded: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = decoded;
+    while let Some(i) = rest.find(',') {
+        parts.push(unescape(&rest[..i]));
+        rest = rest[i + 1..].trim_start_matches(ruby_space);
+    }
+    parts.push(unescape(rest));
+    parts
+}
+
+/// `Addressable::URI.unescape`: each `%XX` becomes its byte (a `+` stays a `+`).
+fn unescape(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl CfQuery {
     pub fn parse(raw: Option<&str>) -> CfQuery {
         let pairs = raw
@@ -42,10 +85,9 @@ impl CfQuery {
         CfQuery { pairs }
     }
 
-    /// The comma-separated values of a filter, decoded.
+    /// The values of a list filter: decoded, split on `,\s*`, each unescaped again.
     pub fn list(&self, key: &str) -> Option<Vec<String>> {
-        self.raw(key)
-            .map(|raw| raw.split(',').map(decode).collect())
+        self.raw(key).map(|raw| split_values(&decode(raw)))
     }
 
     /// The whole decoded value of a parameter.
@@ -177,4 +219,22 @@ fn paginate(shared: &Shared, query: &CfQuery, path: &str, resources: Vec<Value>)
         "resources": resources.into_iter().skip((page - 1).saturating_mul(per_page)).take(per_page).collect::<Vec<_>>(),
     });
     json_response(200, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_filters_are_split_after_decoding_and_unescaped_again() {
+        let q = CfQuery::parse(Some(
+            "names=ACME%252C%20Inc.,calm%252Ckey,a%2Cb,%20c,100%2525",
+        ));
+        assert_eq!(
+            q.list("names").unwrap(),
+            ["ACME, Inc.", "calm,key", "a", "b", "c", "100%"]
+        );
+        assert_eq!(CfQuery::parse(Some("names=")).list("names").unwrap(), [""]);
+        assert!(q.passes("names", "calm,key", false) && !q.passes("names", "a,b", false));
+    }
 }

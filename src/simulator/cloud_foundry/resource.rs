@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -13,7 +14,8 @@ use super::jobs::start_job;
 use super::{accepted, authorize, object_body, resource_not_found};
 use crate::simulator::Answer;
 use crate::simulator::faults::json_response;
-use crate::simulator::state::{CfOp, JobTarget, OpKind, Shared, Urls, World};
+use crate::simulator::log::FailNext;
+use crate::simulator::state::{CfJobFailure, CfOp, JobTarget, OpKind, Shared, Urls, World};
 
 /// A service instance or a service key, as the shared handlers see it.
 pub(crate) trait Resource: Sized + Send + Sync + 'static {
@@ -73,15 +75,41 @@ pub(crate) async fn get_one<R: Resource>(
 }
 
 /// `POST /v3/{kind}` → 202 + job; the resource exists before the answer.
+///
+/// A [`Fault::FailOperation`](crate::simulator::Fault::FailOperation) makes the job end
+/// `FAILED` with a broker error and a warning, and the resource's last operation `failed`.
 pub(crate) async fn create<R: Resource>(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
+    fail: Option<Extension<FailNext>>,
     body: Bytes,
 ) -> Answer {
     authorize(&shared, &headers)?;
     let mut world = shared.settled_world();
     let job = R::start_create(&mut world, &shared.urls, &object_body(&body)?)?;
+    if fail.is_some() {
+        fail_job::<R>(&mut world, &job);
+    }
     Ok(accepted(&shared, &job))
+}
+
+/// Makes the create job `job` and its resource end failed.
+fn fail_job<R: Resource>(world: &mut World, job: &str) {
+    let Some(job) = world.cf_jobs.iter_mut().find(|j| j.guid == job) else {
+        return;
+    };
+    job.failure = Some(CfJobFailure {
+        detail: "Service broker error: simulated failure".to_owned(),
+        warnings: vec!["The service broker reported a problem: simulated failure".to_owned()],
+    });
+    let guid = match &job.target {
+        JobTarget::Instance(g) | JobTarget::Key(g) => g.clone(),
+    };
+    if let Some(resource) = R::all_mut(world).iter_mut().find(|r| r.guid() == guid) {
+        let mut op = resource.op();
+        op.failed = true;
+        resource.begin(op);
+    }
 }
 
 /// `DELETE /v3/{kind}/{guid}` → 202 + job, unless an operation is running.

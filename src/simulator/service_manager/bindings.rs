@@ -14,7 +14,7 @@ use super::{Params, authorize, error, labels, object_body, parameters_field, ren
 use crate::simulator::Answer;
 use crate::simulator::credentials::{CredentialType, InstanceClient, issue};
 use crate::simulator::faults::json_response;
-use crate::simulator::state::{Shared, SmBinding, SmInstance, Urls, World};
+use crate::simulator::state::{SM_PLATFORM, Shared, SmBinding, SmInstance, Urls, World};
 
 impl Resource for SmBinding {
     const KIND: &'static str = "service_bindings";
@@ -53,6 +53,27 @@ impl Resource for SmBinding {
         params: &Params,
     ) -> Result<Started, Response> {
         bind(world, urls, tenant, body, params)
+    }
+
+    fn name_taken(body: &Map<String, Value>) -> Response {
+        let instance_id = body
+            .get("service_instance_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        binding_name_taken(instance_id)
+    }
+
+    fn busy(world: &World, body: &Map<String, Value>) -> Response {
+        let instance_id = body
+            .get("service_instance_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = world
+            .sm_instances
+            .iter()
+            .find(|i| i.id == instance_id)
+            .map_or(instance_id, |i| i.name.as_str());
+        instance_busy(name)
     }
 
     fn start_delete(
@@ -150,22 +171,34 @@ fn bindable_instance(
     tenant: usize,
     instance_id: &str,
 ) -> Result<SmInstance, Response> {
+    // Another platform's instance is not visible to Service Manager bindings
+    // (`check_binding_visibility_filter.go`).
     let instance = world
         .sm_instances
         .iter()
-        .find(|i| i.id == instance_id && i.tenant == tenant)
+        .find(|i| i.id == instance_id && i.tenant == tenant && i.platform_id == SM_PLATFORM)
         .cloned()
-        .ok_or_else(|| error(404, "NotFound", "could not find such service instance"))?;
-    if world.sm_busy(&instance.last_op).is_some() {
-        return Err(error(
-            422,
-            "OperationInProgress",
-            format!(
-                "Could not perform the operation on service instance with id {instance_id}: its operation is still in progress or failed"
-            ),
-        ));
+        .ok_or_else(|| {
+            error(
+                404,
+                "NotFound",
+                "service instance not found or not accessible",
+            )
+        })?;
+    if world.sm_busy(&instance.last_op).is_some() || !world.sm_ready(&instance.last_op) {
+        return Err(instance_busy(&instance.name));
     }
     Ok(instance)
+}
+
+/// Upstream's 422 for a binding create on an instance that is not ready
+/// (`smaap_service_binding_interceptor.go`).
+pub(crate) fn instance_busy(name: &str) -> Response {
+    error(
+        422,
+        "OperationInProgress",
+        format!("creation of instance {name} is still in progress or failed"),
+    )
 }
 
 /// 409 when another binding of the instance (other than `except`) has `name`.
@@ -180,13 +213,18 @@ fn name_free(
         .iter()
         .any(|b| b.instance_id == instance_id && b.name == name && Some(b.id.as_str()) != except);
     if taken {
-        return Err(error(
-            409,
-            "Conflict",
-            format!("binding with same name exists for instance with id {instance_id}"),
-        ));
+        return Err(binding_name_taken(instance_id));
     }
     Ok(())
+}
+
+/// Upstream's 409 for a taken binding name (`unique_binding_names_interceptor.go`).
+pub(crate) fn binding_name_taken(instance_id: &str) -> Response {
+    error(
+        409,
+        "Conflict",
+        format!("binding with same name exists for instance with id {instance_id}"),
+    )
 }
 
 /// `PATCH /v1/service_bindings/{id}`: only `name` and `labels`.

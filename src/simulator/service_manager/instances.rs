@@ -18,7 +18,7 @@ use super::{
 use crate::simulator::Answer;
 use crate::simulator::credentials::register_instance_client;
 use crate::simulator::faults::json_response;
-use crate::simulator::state::{OpKind, Shared, SmInstance, Urls, World};
+use crate::simulator::state::{OpKind, SM_PLATFORM, Shared, SmInstance, Urls, World};
 
 impl Resource for SmInstance {
     const KIND: &'static str = "service_instances";
@@ -59,6 +59,15 @@ impl Resource for SmInstance {
         provision(world, tenant, body, params)
     }
 
+    fn name_taken(_body: &Map<String, Value>) -> Response {
+        name_taken()
+    }
+
+    fn busy(_world: &World, body: &Map<String, Value>) -> Response {
+        let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
+        super::bindings::instance_busy(name)
+    }
+
     fn start_delete(
         world: &mut World,
         tenant: usize,
@@ -89,18 +98,14 @@ fn provision(
 ) -> Result<Started, Response> {
     let name = required(body, "name")?;
     let plan_id = resolve_plan(world, tenant, body)?;
+    // Names are unique among Service Manager-platform instances only
+    // (`unique_instance_names_interceptor.go`).
     if world
         .sm_instances
         .iter()
-        .any(|i| i.tenant == tenant && i.name == name)
+        .any(|i| i.tenant == tenant && i.name == name && i.platform_id == SM_PLATFORM)
     {
-        return Err(error(
-            409,
-            "Conflict",
-            format!(
-                "found conflicting service instance: an instance named '{name}' already exists in this subaccount"
-            ),
-        ));
+        return Err(name_taken());
     }
     let parameters = parameters_field(body)?;
     let labels = labels::parse(body.get("labels"))?;
@@ -121,8 +126,18 @@ fn provision(
         last_op: started.op.clone(),
         client_id: client.client_id,
         xsappname: client.xsappname,
+        platform_id: SM_PLATFORM.to_owned(),
     });
     Ok(started)
+}
+
+/// Upstream's 409 for a taken instance name.
+pub(crate) fn name_taken() -> Response {
+    error(
+        409,
+        "Conflict",
+        "instance with same name exists for the current tenant",
+    )
 }
 
 /// `PATCH /v1/service_instances/{id}`: name, labels and parameters, applied at once.
@@ -152,12 +167,11 @@ fn patch(
 ) -> Result<String, Response> {
     let mut updated = idle::<SmInstance>(world, tenant, id)?;
     if let Some(name) = body.get("name").and_then(Value::as_str) {
-        let taken = world
-            .sm_instances
-            .iter()
-            .any(|i| i.tenant == tenant && i.name == name && i.id != id);
+        let taken = world.sm_instances.iter().any(|i| {
+            i.tenant == tenant && i.name == name && i.id != id && i.platform_id == SM_PLATFORM
+        });
         if taken {
-            return Err(error(409, "Conflict", "found conflicting service instance"));
+            return Err(name_taken());
         }
         updated.name = name.to_owned();
     }

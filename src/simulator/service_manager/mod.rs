@@ -2,8 +2,12 @@
 //!
 //! A caller is the tenant whose zone issued its token; the token must carry a `service-manager!`
 //! scope (an SM binding's client), otherwise 403. Each tenant sees only its own instances and
-//! bindings, and the Cloud ALM API offering only once entitled. Instances created on the Cloud
-//! Foundry side are not visible here (a simplification).
+//! bindings, and the Cloud ALM API offering only once entitled. Instances another platform
+//! created (seeded with `Simulator::add_other_platform_instance`) are listed with that
+//! platform's `platform_id`, may share a name with a Service Manager instance, and cannot be
+//! bound here (404). With `Refusals::InOperation` an asynchronous create whose name is taken or
+//! whose instance is busy is accepted and its operation ends `failed` (upstream's
+//! `ScheduleAsyncStorageAction`).
 
 mod bindings;
 mod catalog;

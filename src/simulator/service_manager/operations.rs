@@ -60,6 +60,7 @@ pub(crate) fn start_operation(
         created_at: chrono::Utc::now(),
         pending: Pending::new(duration),
         settled: false,
+        failure: None,
     });
     id
 }
@@ -106,6 +107,6 @@ pub(crate) async fn get_one<R: Resource>(
                 && op.resource_type == R::KIND
                 && op.tenant == tenant
         })
-        .map(|op| json_response(200, render::operation(op)))
+        .map(|op| json_response(200, render::operation(&world, op)))
         .ok_or_else(|| error(404, "NotFound", "could not find such operation"))
 }

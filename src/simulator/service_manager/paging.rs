@@ -1,12 +1,14 @@
 //! Filtering and paging of Service Manager lists (service-manager-api.md §3, §4).
 //!
 //! The paging token is opaque to clients; here it encodes the sequence number of the last item
-//! served, so pages never repeat or skip an item even when the list changes in between.
+//! served, so pages never repeat or skip an item even when the list changes in between. As
+//! upstream (`base_controller.go`), it is standard base64 with `=` padding, so it holds `+`, `/`
+//! and `=` and must be percent-encoded in the query (a raw `+` reads as a space).
 
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::query::Query;
@@ -15,6 +17,9 @@ use crate::simulator::faults::json_response;
 
 /// Upstream's maximum page size.
 const MAX_ITEMS: usize = 200;
+/// Bytes before the text of every token: their base64 starts `+/`, so every token has a `+` and a
+/// `/` (and `=` padding for most sequence numbers).
+const TOKEN_MAGIC: [u8; 2] = [0xfb, 0xff];
 const TOKEN_PREFIX: &str = "calm-sim-page:";
 
 /// Keeps the items matching `fieldQuery` and `labelQuery`.
@@ -112,14 +117,34 @@ fn page(
 }
 
 fn encode_token(seq: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{TOKEN_PREFIX}{seq}"))
+    let mut bytes = TOKEN_MAGIC.to_vec();
+    bytes.extend_from_slice(format!("{TOKEN_PREFIX}{seq}").as_bytes());
+    STANDARD.encode(bytes)
 }
 
 fn decode_token(token: &str) -> Option<u64> {
-    let bytes = URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).ok()?;
-    String::from_utf8(bytes)
+    let bytes = STANDARD.decode(token).ok()?;
+    String::from_utf8(bytes.strip_prefix(&TOKEN_MAGIC)?.to_vec())
         .ok()?
         .strip_prefix(TOKEN_PREFIX)?
         .parse()
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_padded_standard_base64_with_plus_and_slash() {
+        for seq in [1, 12, 123, 1234] {
+            let token = encode_token(seq);
+            assert!(token.starts_with("+/"), "{token}");
+            assert_eq!(token.len() % 4, 0, "{token}");
+            assert_eq!(decode_token(&token), Some(seq));
+            // What a server reads when a client sends the `+` unencoded.
+            assert_eq!(decode_token(&token.replace('+', " ")), None);
+        }
+        assert!(encode_token(1).ends_with("="));
+    }
 }

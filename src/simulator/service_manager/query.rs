@@ -1,7 +1,8 @@
 //! `fieldQuery` and `labelQuery` (service-manager-api.md §3): parsing and matching.
 //!
 //! Criteria `<key> <op> <value>` joined by ` and `; operators `eq ne en in notin contains` (both)
-//! and `gt ge lt le` (fields only); strings in single quotes with `''` (or `\'`) escaping; only
+//! and `gt ge lt le` (fields only); strings in single quotes with `''` escaping, read as
+//! upstream reads them (`\x` kept as is, every leading and trailing `'` trimmed); only
 //! booleans, numbers and ISO 8601 date-times unquoted (a bare word is a 400, as upstream). Keys
 //! may be nested JSON paths (`context/subaccount_id`). Comparisons are on the text of the value
 //! (numbers compare numerically for the ordering operators).
@@ -102,24 +103,31 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
     Ok(tokens)
 }
 
-/// The rest of a quoted string, the opening quote already consumed.
+/// The rest of a quoted string, the opening quote already consumed, read as upstream does
+/// (`pkg/query/Query.g4`, `listener.go`): the grammar accepts `\x` escapes and `''`, but the
+/// value is the literal's text with `''` replaced by `'` and **every** leading and trailing `'`
+/// trimmed; a `\x` escape is never unescaped.
 fn quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Result<String, String> {
-    let mut value = String::new();
-    while let Some(c) = chars.next() {
-        match c {
+    let unterminated = || "unterminated string literal".to_owned();
+    let mut raw = String::from("'");
+    loop {
+        match chars.next().ok_or_else(unterminated)? {
+            '\\' => {
+                raw.push('\\');
+                raw.push(chars.next().ok_or_else(unterminated)?);
+            }
             '\'' if chars.peek() == Some(&'\'') => {
                 chars.next();
-                value.push('\'');
+                raw.push_str("''");
             }
-            '\'' => return Ok(value),
-            '\\' if chars.peek() == Some(&'\'') => {
-                chars.next();
-                value.push('\'');
+            '\'' => {
+                raw.push('\'');
+                break;
             }
-            c => value.push(c),
+            c => raw.push(c),
         }
     }
-    Err("unterminated string literal".to_owned())
+    Ok(raw.replace("''", "'").trim_matches('\'').to_owned())
 }
 
 impl Query {
@@ -280,6 +288,19 @@ mod tests {
         let q = Query::parse("name eq 'it''s and more' and plan in ('a', 'b')", false).unwrap();
         assert!(q.matches_fields(&json!({"name": "it's and more", "plan": "b"})));
         assert!(!q.matches_fields(&json!({"name": "it's", "plan": "b"})));
+    }
+
+    #[test]
+    fn literals_are_read_as_upstream_reads_them() {
+        // `\'` is not unescaped; leading and trailing quotes are all trimmed.
+        let q = Query::parse(r"name eq 'x\'y'", false).unwrap();
+        assert!(q.matches_fields(&json!({"name": r"x\'y"})));
+        assert!(!q.matches_fields(&json!({"name": "x'y"})));
+        let q = Query::parse("name eq '''a'''", false).unwrap();
+        assert!(q.matches_fields(&json!({"name": "a"})));
+        assert!(!q.matches_fields(&json!({"name": "'a'"})));
+        // A backslash before the closing quote escapes it: the literal never ends.
+        assert!(Query::parse(r"name eq 'a\'", false).is_err());
     }
 
     #[test]

@@ -3,8 +3,9 @@
 use serde_json::{Value, json};
 
 use crate::simulator::state::{
-    Labels, SmBinding, SmInstance, SmOffering, SmOperation, SmPlan, World, timestamp,
+    Labels, SM_PLATFORM, SmBinding, SmInstance, SmOffering, SmOperation, SmPlan, World, timestamp,
 };
+use crate::simulator::types::OperationErrors;
 
 /// When the simulated catalog was "registered".
 const CATALOG_TIME: &str = "2023-01-01T00:00:00.000Z";
@@ -41,8 +42,13 @@ fn labels_with_subaccount(labels: &Labels, subaccount_id: &str) -> Value {
 
 fn context(world: &World, tenant: usize, instance: &SmInstance) -> Value {
     let info = &world.tenants[tenant].info;
+    let (platform, origin) = if instance.platform_id == SM_PLATFORM {
+        ("service-manager", "sapcp")
+    } else {
+        ("cloudfoundry", "cloudfoundry")
+    };
     json!({
-        "platform": "service-manager", "origin": "sapcp", "env_type": "sapcp",
+        "platform": platform, "origin": origin, "env_type": "sapcp",
         "global_account_id": world.global_account_id, "subaccount_id": info.subaccount_id,
         "subdomain": info.subdomain, "zone_id": info.zone_id, "region": format!("cf-{}", info.region),
         "instance_name": instance.name, "service_instance_id": instance.id,
@@ -54,7 +60,7 @@ pub(crate) fn instance(world: &World, i: &SmInstance, with_op: bool) -> Value {
     let subaccount = &world.tenants[i.tenant].info.subaccount_id;
     let mut v = json!({
         "id": i.id, "ready": world.sm_ready(&i.last_op), "name": i.name,
-        "service_plan_id": i.plan_id, "platform_id": "service-manager",
+        "service_plan_id": i.plan_id, "platform_id": i.platform_id,
         "context": context(world, i.tenant, i), "maintenance_info": {}, "usable": true,
         "shared": false, "subaccount_id": subaccount,
         "created_at": timestamp(i.created_at), "updated_at": timestamp(i.updated_at),
@@ -87,12 +93,29 @@ pub(crate) fn binding(world: &World, b: &SmBinding, with_op: bool) -> Value {
 
 fn attach_op(world: &World, resource: &mut Value, op_id: &str) {
     if let Some(op) = world.sm_op(op_id) {
-        resource["last_operation"] = operation(op);
+        resource["last_operation"] = operation(world, op);
     }
 }
 
-pub(crate) fn operation(op: &SmOperation) -> Value {
+pub(crate) fn operation(world: &World, op: &SmOperation) -> Value {
     let done = op.pending.done();
+    let failure = op.failure.as_ref().filter(|_| done);
+    let state = match (done, failure) {
+        (false, _) => "in progress",
+        (true, None) => "succeeded",
+        (true, Some(_)) => "failed",
+    };
+    // Upstream stores the `util.HTTPError` as one object; SAP's documentation shows a list.
+    let errors = match failure {
+        None => json!([]),
+        Some(f) => {
+            let one = json!({"error": f.code, "description": f.description});
+            match world.settings.operation_errors {
+                OperationErrors::List => json!([one]),
+                _ => one,
+            }
+        }
+    };
     let updated = if done {
         op.created_at + op.pending.duration
     } else {
@@ -100,10 +123,10 @@ pub(crate) fn operation(op: &SmOperation) -> Value {
     };
     json!({
         "id": op.id, "ready": true, "type": op.kind.word(),
-        "state": if done { "succeeded" } else { "in progress" },
+        "state": state,
         "description": "", "resource_id": op.resource_id,
         "resource_type": format!("/v1/{}", op.resource_type),
-        "platform_id": "service-manager", "correlation_id": op.id, "errors": [],
+        "platform_id": "service-manager", "correlation_id": op.id, "errors": errors,
         "reschedule": false, "deletion_scheduled": "0001-01-01T00:00:00Z",
         "created_at": timestamp(op.created_at), "updated_at": timestamp(updated), "labels": {},
     })

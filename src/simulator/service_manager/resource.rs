@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -16,7 +17,9 @@ use super::{
 };
 use crate::simulator::Answer;
 use crate::simulator::faults::json_response;
-use crate::simulator::state::{OpKind, Shared, Urls, World, new_id};
+use crate::simulator::log::FailNext;
+use crate::simulator::state::{OpFailure, OpKind, Shared, Urls, World, new_id};
+use crate::simulator::types::{OperationFailure, Refusals};
 
 /// A create or delete under way: how to answer, the resource id and its operation id.
 pub(crate) struct Started {
@@ -49,6 +52,12 @@ pub(crate) trait Resource: Clone + Send + Sync + 'static {
         body: &Map<String, Value>,
         params: &Params,
     ) -> Result<Started, Response>;
+
+    /// The 409 a create of `body` gets when its name is taken.
+    fn name_taken(body: &Map<String, Value>) -> Response;
+
+    /// The 422 a create of `body` gets when the instance it needs is busy.
+    fn busy(world: &World, body: &Map<String, Value>) -> Response;
 
     /// Checks a delete and records its operation.
     fn start_delete(
@@ -84,7 +93,7 @@ pub(crate) fn idle<R: Resource>(world: &World, tenant: usize, id: &str) -> Resul
     match world.sm_busy(resource.last_op()) {
         Some(_) => Err(error(
             422,
-            "ConcurrentOperation",
+            "ConcurrentOperationInProgress",
             "Another concurrent operation in progress for this resource",
         )),
         None => Ok(resource.clone()),
@@ -158,19 +167,56 @@ pub(crate) async fn get_one<R: Resource>(
 }
 
 /// `POST /v1/{kind}`: 202 with the operation, or 201 with the resource once it is ready.
+///
+/// With [`Refusals::InOperation`] an asynchronous create whose name is taken (409 `Conflict`) or
+/// whose instance is busy (422 `OperationInProgress`) is accepted and its operation ends
+/// `failed` with that refusal, as upstream's `ScheduleAsyncStorageAction` does. A
+/// [`Fault::FailOperation`](crate::simulator::Fault::FailOperation) forces such an ending.
 pub(crate) async fn create<R: Resource>(
     State(shared): State<Arc<Shared>>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
+    fail: Option<Extension<FailNext>>,
     body: Bytes,
 ) -> Answer {
     let tenant = authorize(&shared, &headers)?;
     let params = Params::parse(q.as_deref());
-    let started = {
+    let fail = fail.map(|Extension(FailNext(f))| f);
+    let body = object_body(&body)?;
+    let (attempt, in_operation) = {
         let mut world = shared.settled_world();
-        let body = object_body(&body)?;
-        R::start_create(&mut world, &shared.urls, tenant, &body, &params)?
+        let in_operation = world.settings.refusals == Refusals::InOperation
+            && reply_mode(&world, &params) == Reply::Async;
+        let attempt = match fail {
+            Some(OperationFailure::Conflict) => Err(R::name_taken(&body)),
+            Some(OperationFailure::Busy) => Err(R::busy(&world, &body)),
+            _ => R::start_create(&mut world, &shared.urls, tenant, &body, &params),
+        };
+        (attempt, in_operation || fail.is_some())
     };
+    let mut started = match attempt {
+        Ok(started) => started,
+        Err(refusal) if in_operation => {
+            let failure = refusal_in_operation(refusal).await?;
+            let mut world = shared.settled_world();
+            let started = begin_create::<R>(&mut world, tenant, &params);
+            if let Some(op) = world.sm_operations.iter_mut().find(|o| o.id == started.op) {
+                op.failure = Some(failure);
+            }
+            return Ok(accepted(R::KIND, &started.id, &started.op));
+        }
+        Err(refusal) => return Err(refusal),
+    };
+    if fail == Some(OperationFailure::Broker) {
+        let mut world = shared.settled_world();
+        if let Some(op) = world.sm_operations.iter_mut().find(|o| o.id == started.op) {
+            op.failure = Some(OpFailure {
+                code: "BrokerError".to_owned(),
+                description: "Service broker failed to provision: simulated failure".to_owned(),
+            });
+        }
+        started.reply = Reply::Async;
+    }
     if started.reply == Reply::Async {
         return Ok(accepted(R::KIND, &started.id, &started.op));
     }
@@ -187,6 +233,29 @@ pub(crate) async fn create<R: Resource>(
             ))
         }
     }
+}
+
+/// The refusal an asynchronous create stores in its operation: a 409 `Conflict` or a 422
+/// `OperationInProgress`. Any other error answer is given back as it is (upstream checks those
+/// before it accepts the create).
+async fn refusal_in_operation(refusal: Response) -> Result<OpFailure, Response> {
+    let (parts, body) = refusal.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let value: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let code = value["error"].as_str().unwrap_or_default().to_owned();
+    let in_operation = matches!(
+        (parts.status.as_u16(), code.as_str()),
+        (409, "Conflict") | (422, "OperationInProgress")
+    );
+    if !in_operation {
+        return Err(Response::from_parts(parts, axum::body::Body::from(bytes)));
+    }
+    Ok(OpFailure {
+        code,
+        description: value["description"].as_str().unwrap_or_default().to_owned(),
+    })
 }
 
 /// `DELETE /v1/{kind}/{id}`: 202 with the operation, or 200 `{}` once it is done.
