@@ -152,6 +152,27 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// Credentials cannot be written where asked (a missing folder, a symbolic link, a malformed
+    /// sink); nothing was written there.
+    #[error("cannot write credentials to {sink}: {reason}")]
+    InvalidSink {
+        /// The sink or file, as given.
+        sink: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+
+    /// Writing credentials failed part-way (disk full, permissions); the file that was there
+    /// before is unchanged.
+    #[error("writing {} failed: {source}; the previous file, if any, is unchanged", path.display())]
+    Write {
+        /// The file being written.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {

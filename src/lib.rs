@@ -10,10 +10,11 @@
 //! |---|---|
 //! | [`tier`] | [`provisioning_tier`] and [`TierFacts`]: what the provisioning date decides (pure) |
 //! | [`setup`] | [`SetupPlan`]: purpose + environment + tier → ordered steps; instance parameters; name rules (pure) |
-//! | [`credentials`] | [`ServiceKey`] parsing, redaction, the Landscape Management upload checks |
+//! | [`credentials`] | [`ServiceKey`] parsing, redaction, the Landscape Management upload checks, sinks (file, Kubernetes Secret, dotenv) |
 //! | [`model`] | tenants, regions, id newtypes |
 //! | [`http`] | the transport: timeouts, retries, `Retry-After`, URL policy, wire errors |
 //! | [`auth`] | token sources (client credentials, X.509, Cloud Foundry grants) and their cache |
+//! | [`api`] | [`api::CalmApi`]: an authenticated client of the Cloud ALM API from a key's `endpoints.Api` |
 //! | [`mod@verify`] | "Test Service Key": does a key get a token, with which scopes |
 //! | [`service_manager`] | the SAP Service Manager API (recommended path) |
 //! | [`cloud_foundry`] | the Cloud Foundry v3 API (legacy path) |
@@ -49,6 +50,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod api;
 pub mod auth;
 pub mod client;
 pub mod cloud_foundry;
