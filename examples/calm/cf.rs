@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::output::{Outcome, print_json, report_error};
-use crate::retrieve::{JourneyArgs, print_retrieved};
+use crate::retrieve::{JourneyArgs, finish_retrieved};
 use crate::session::{Spinner, http, runtime};
 
 #[derive(clap::Subcommand)]
@@ -124,6 +124,7 @@ async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
         .plan_request(Environment::CloudFoundry)?
         .instance_name(&a.instance)
         .credential_name(&a.key);
+    let sinks = a.journey.outputs.checked()?;
     let (cf, http, org, space) = connect(&a.target).await?;
     let spinner = Spinner::start("talking to Cloud Foundry");
     let opts = a.journey.options(spinner.progress());
@@ -133,7 +134,7 @@ async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
     for w in cf.warnings() {
         eprintln!("warning: {w}");
     }
-    print_retrieved(&got, &a.journey, http.request_count());
+    finish_retrieved(&got, &a.journey, &sinks, http.request_count())?;
     Ok(Outcome::Success)
 }
 

@@ -8,7 +8,7 @@ use calm_credentials::{Environment, HttpClient, RetrieveOptions, Retrieved, Serv
 use serde_json::json;
 
 use crate::output::{Outcome, print_json, report_error};
-use crate::retrieve::{JourneyArgs, print_retrieved};
+use crate::retrieve::{JourneyArgs, finish_retrieved};
 use crate::session::{Spinner, credentials_json, http, read_key, runtime};
 
 #[derive(clap::Subcommand)]
@@ -128,13 +128,14 @@ async fn retrieve(a: RetrieveArgs) -> calm_credentials::Result<Outcome> {
         .plan_request(Environment::ServiceManager)?
         .instance_name(&a.instance)
         .credential_name(&a.binding);
+    let sinks = a.journey.outputs.checked()?;
     let (sm, http) = connect(&a.connection).await?;
     let spinner = Spinner::start("talking to the Service Manager");
     let opts = a.journey.options(spinner.progress());
     let got: calm_credentials::Result<Retrieved> = journey::retrieve(&sm, &req, &opts).await;
     spinner.finish();
     let got = got?;
-    print_retrieved(&got, &a.journey, http.request_count());
+    finish_retrieved(&got, &a.journey, &sinks, http.request_count())?;
     Ok(Outcome::Success)
 }
 
