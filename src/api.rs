@@ -281,13 +281,15 @@ impl CalmApi {
             let outcome = match self.http.api_reqwest().execute(current).await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    if status == 401 && !renewed && self.tokens.can_refresh() {
-                        if let Some(again) = spare {
-                            self.tokens.invalidate(&token);
-                            renewed = true;
-                            current = again;
-                            continue;
-                        }
+                    if status == 401
+                        && !renewed
+                        && self.tokens.can_refresh()
+                        && let Some(again) = spare
+                    {
+                        self.tokens.invalidate(&token);
+                        renewed = true;
+                        current = again;
+                        continue;
                     }
                     if !matches!(status, 429 | 502..=504) {
                         return Ok(resp);

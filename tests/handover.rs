@@ -654,7 +654,7 @@ async fn sm_retrieve_writes_every_sink_and_says_where() {
     assert_no_secret(&run, &secret);
     assert_eq!(
         source_with_sh(&dotenv, &["CALM_CLIENT_SECRET"]),
-        [secret.clone()]
+        [secret.as_str()]
     );
 
     // The Secret, mounted, is what `calm env` finds; it hands it on to another sink.
