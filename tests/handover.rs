@@ -46,6 +46,7 @@ fn context() -> SinkContext {
         .credential_name("calm-binding")
         .instance("calm-api", "00000000-0000-4000-8000-0000000000a1")
         .plan("standard")
+        .tags(["calm", "monitoring", "calm"])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,6 +324,7 @@ fn the_secret_mounted_as_a_binding_reads_back_as_the_same_key() {
                 "instance_name",
                 "label",
                 "plan",
+                "tags",
                 "type",
                 "uaa"
             ]
@@ -340,7 +342,8 @@ fn the_secret_mounted_as_a_binding_reads_back_as_the_same_key() {
             metadata["credentialProperties"],
             json!([{"name": "endpoints", "format": "json"}, {"name": "uaa", "format": "json"}])
         );
-        assert_eq!(metadata["metaDataProperties"].as_array().unwrap().len(), 5);
+        assert_eq!(metadata["metaDataProperties"].as_array().unwrap().len(), 6);
+        assert_eq!(decode("tags"), r#"["calm","monitoring"]"#);
         assert_eq!(decode("type"), "SAPCloudALMAPIs");
 
         // The crate's own runtime reader.
@@ -368,6 +371,8 @@ fn the_secret_mounted_as_a_binding_reads_back_as_the_same_key() {
             assert_eq!(by_label["credentials"], key.expose_json(), "{file}");
             let by_plan = xsenv_select(&root, &json!({"plan": "standard"}));
             assert_eq!(by_plan["credentials"], key.expose_json());
+            let by_tag = xsenv_select(&root, &json!({"tag": "monitoring"}));
+            assert_eq!(by_tag["credentials"], key.expose_json());
         }
     }
 }
@@ -681,8 +686,8 @@ async fn sm_retrieve_writes_every_sink_and_says_where() {
     .await;
     assert_eq!(env_run.code, 0, "{}", env_run.stderr);
     let shown: Value = serde_json::from_str(&env_run.stdout).unwrap();
-    assert_eq!(shown["credentials"]["name"], "calm-prod");
-    assert_eq!(shown["credentials"]["plan"], "standard");
+    assert_eq!(shown["service"]["name"], "calm-prod");
+    assert_eq!(shown["service"]["plan"], "standard");
     assert_eq!(shown["written"][0]["sink"], "file");
     assert_no_secret(&env_run, &secret);
     let round = ServiceKey::from_json(&std::fs::read_to_string(&again).unwrap()).unwrap();

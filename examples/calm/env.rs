@@ -82,6 +82,7 @@ pub fn run(args: Args) -> Outcome {
     };
     if args.json {
         print_json(&with_written(
+            "service",
             service_json(&found.service, args.show_secrets),
             &written,
         ));

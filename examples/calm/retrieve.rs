@@ -107,12 +107,12 @@ pub fn print_written(written: &[Written]) {
     }
 }
 
-/// The `--json` document when sinks were written: `{"credentials", "written"}`.
-pub fn with_written(credentials: Value, written: &[Written]) -> Value {
+/// The `--json` document when sinks were written: `{<name>: shown, "written": [...]}`.
+pub fn with_written(name: &str, shown: Value, written: &[Written]) -> Value {
     if written.is_empty() {
-        credentials
+        shown
     } else {
-        json!({"credentials": credentials, "written": written})
+        json!({name: shown, "written": written})
     }
 }
 
@@ -156,7 +156,11 @@ pub fn finish_retrieved(
 }
 
 fn print_retrieved(got: &Retrieved, args: &JourneyArgs, requests: u64, written: &[Written]) {
-    let creds = with_written(credentials_json(&got.key, args.show_secrets), written);
+    let creds = with_written(
+        "credentials",
+        credentials_json(&got.key, args.show_secrets),
+        written,
+    );
     if !args.json {
         let tier = got
             .plan

@@ -20,7 +20,7 @@
 //! The manifest is what the SAP BTP service operator writes for a binding in its default format
 //! (`reference/runtime-bindings.md` §5): one `data` entry per top-level credential property
 //! (strings as they are, anything else JSON-encoded), `instance_name`, `instance_guid`, `plan`,
-//! `label` and `type` where known, and a `.metadata` entry listing which entries are `text` and
+//! `label` and `type` where known, `tags` (a JSON array) when there are any, and a `.metadata` entry listing which entries are `text` and
 //! which `json`. Mounted as a servicebinding.io binding directory it reads back as the same
 //! credentials through [`runtime`](super::runtime) and through SAP's `@sap/xsenv`. It is
 //! labelled `app.kubernetes.io/managed-by: calm-credentials` (not the operator's own label, so
@@ -177,6 +177,9 @@ pub struct SinkContext {
     pub plan: Option<String>,
     /// The offering's technical name (`label` and `type`; default `SAPCloudALMAPIs`).
     pub label: Option<String>,
+    /// The instance's tags (written as the JSON entry `tags` when there are any, as the
+    /// operator does).
+    pub tags: Vec<String>,
 }
 
 impl SinkContext {
@@ -210,8 +213,18 @@ impl SinkContext {
         self
     }
 
+    /// Sets the tags.
+    pub fn tags<I, S>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// What an injected binding says about itself: its name, `instance_name`, `instance_guid`,
-    /// `plan` and `label`.
+    /// `plan`, `label` and `tags`.
     pub fn from_runtime(service: &Service) -> Self {
         SinkContext {
             credential_name: Some(service.binding_name().unwrap_or(service.name()).to_owned()),
@@ -219,6 +232,7 @@ impl SinkContext {
             instance_guid: service.instance_guid().map(str::to_owned),
             plan: service.plan().map(str::to_owned),
             label: service.label().map(str::to_owned),
+            tags: service.tags().into_iter().map(str::to_owned).collect(),
         }
     }
 }
@@ -549,7 +563,9 @@ fn secret_manifest(
                 hint: "write this key to a file sink instead".into(),
             });
         }
-        if instance.iter().any(|(n, v)| *n == entry && v.is_some()) || entry == ".metadata" {
+        let replaced = instance.iter().any(|(n, v)| *n == entry && v.is_some())
+            || (entry == "tags" && !context.tags.is_empty());
+        if replaced || entry == ".metadata" {
             continue;
         }
         let (text, format) = match value {
@@ -565,6 +581,19 @@ fn secret_manifest(
             data.insert(field.to_owned(), b64(v));
             metadata_props.push(json!({"name": field, "format": "text"}));
         }
+    }
+    if !context.tags.is_empty() {
+        let mut tags: Vec<&str> = Vec::new();
+        for t in &context.tags {
+            if !tags.contains(&t.as_str()) {
+                tags.push(t);
+            }
+        }
+        data.insert(
+            "tags".to_owned(),
+            b64(&serde_json::to_string(&tags).map_err(internal)?),
+        );
+        metadata_props.push(json!({"name": "tags", "format": "json"}));
     }
     let metadata = json!({
         "credentialProperties": credential_props,
