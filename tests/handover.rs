@@ -942,3 +942,60 @@ async fn the_gateway_answers_401_without_a_valid_token_and_403_for_other_clients
 }
 
 use url::Url;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cf_key_writes_a_json_secret_named_after_the_service_key() {
+    let sim = Simulator::start().await.unwrap();
+    let login = sim.cf_login();
+    let home = tempfile::tempdir().unwrap();
+    let api = login.api_url.to_string();
+    let home_path = home.path().to_string_lossy().into_owned();
+    let secret_json = home.path().join("secret.json");
+    let run = calm(
+        &[
+            "cf",
+            "key",
+            "--org",
+            "calm-auto",
+            "--space",
+            "dev",
+            "--instance",
+            "cloud-alm-api",
+            "--key",
+            "cloud-alm-api-key",
+            "--output",
+            &format!("k8s-secret:{}", secret_json.display()),
+        ],
+        &[
+            ("CF_HOME", home_path.as_str()),
+            ("CF_API_URL", api.as_str()),
+            ("CF_USERNAME", login.username.as_str()),
+            ("CF_PASSWORD", login.password.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("wrote       k8s-secret:"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(mode(&secret_json), 0o600);
+    let manifest = read_manifest(&secret_json);
+    assert_eq!(manifest["metadata"]["name"], "cloud-alm-api-key");
+    let root = home.path().join("bindings");
+    mount_secret(&manifest, &root, "calm");
+    let env = Environment::new().with_var("SERVICE_BINDING_ROOT", root.to_str().unwrap());
+    let found = runtime::find(&env, &Query::default()).unwrap();
+    assert_eq!(found.service.instance_name(), Some("cloud-alm-api"));
+    let key = found.service_key().unwrap();
+    assert_eq!(
+        key.credential_type().map(|t| t.as_str()),
+        Some("instance-secret")
+    );
+    let secret = key.expose_json()["uaa"]["clientsecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_no_secret(&run, &secret);
+}
