@@ -302,7 +302,7 @@ impl ApiError {
             400 => "the request was refused as malformed; check names and parameters",
             401 => "the token was refused; check that the credentials are current",
             403 => {
-                "the credentials lack a role or scope for this call (Service Manager: subaccount-admin plan; Cloud Foundry: Space Developer)"
+                "the credentials lack a role or scope for this call (Service Manager: subaccount-admin plan; Cloud Foundry: Space Developer; Cloud ALM API: a scope among the instance's authorities)"
             }
             404 => "the resource does not exist or is not visible to these credentials",
             409 => "a resource with this name already exists",
