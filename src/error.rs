@@ -169,6 +169,27 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// Credentials cannot be written where asked (a missing folder, a symbolic link, a malformed
+    /// sink); nothing was written there.
+    #[error("cannot write credentials to {sink}: {reason}")]
+    InvalidSink {
+        /// The sink or file, as given.
+        sink: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+
+    /// Writing credentials failed part-way (disk full, permissions); the file that was there
+    /// before is unchanged.
+    #[error("writing {} failed: {source}; the previous file, if any, is unchanged", path.display())]
+    Write {
+        /// The file being written.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What kind of failure an [`Error`] is, for a program that must decide what to do next.
@@ -254,7 +275,9 @@ impl Error {
             | Error::InvalidUrl { .. }
             | Error::Config { .. }
             | Error::Ambiguous { .. }
+            | Error::InvalidSink { .. }
             | Error::Io { .. } => ErrorKind::BadInput,
+            Error::Write { .. } => ErrorKind::PlatformFailure,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::EntitlementMissing { .. } => ErrorKind::EntitlementMissing,
             Error::Timeout { .. } => ErrorKind::Timeout,
@@ -461,7 +484,7 @@ impl ApiError {
             400 => "the request was refused as malformed; check names and parameters",
             401 => "the token was refused; check that the credentials are current",
             403 => {
-                "the credentials lack a role or scope for this call (Service Manager: subaccount-admin plan; Cloud Foundry: Space Developer)"
+                "the credentials lack a role or scope for this call (Service Manager: subaccount-admin plan; Cloud Foundry: Space Developer; Cloud ALM API: a scope among the instance's authorities)"
             }
             404 => "the resource does not exist or is not visible to these credentials",
             409 => "a resource with this name already exists",

@@ -65,7 +65,8 @@
 //! | `tier` | [`provisioning_tier`] and [`TierFacts`]: what the provisioning date decides (pure) |
 //! | `setup` | [`SetupPlan`], [`Purpose`], [`InstanceParameters`], name rules (pure) |
 //! | `model` | [`Tenant`], [`Region`], id newtypes |
-//! | `credentials` | [`ServiceKey`], redaction, [`upload_checks`]; [`runtime`]: injected credentials |
+//! | `credentials` | [`ServiceKey`], redaction, [`upload_checks`], [`Sink`]s (file, Kubernetes Secret, dotenv); [`runtime`]: injected credentials |
+//! | [`api`] | [`CalmApi`]: an authenticated Cloud ALM API client from a key's `endpoints.Api`, and its request and response types |
 //! | `journey` | the platform handles' journeys: [`CredentialsBuilder`], [`CfSpace`], rotation |
 //! | `client` | the executor behind the journeys: get-or-create, generated credentials, waiting |
 //! | `service_manager`, `cloud_foundry` | the handles [`ServiceManager`], [`CloudFoundry`] and their typed wire clients |
@@ -76,6 +77,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod api;
 mod auth;
 mod client;
 mod cloud_foundry;
@@ -98,13 +100,14 @@ mod wait;
 
 pub use credentials::runtime;
 
+pub use api::CalmApi;
 pub use auth::{AccessToken, TokenSource};
 pub use client::service_manager::{InstanceListing, Retirement, Rotation};
 pub use client::{CredentialSummary, InstanceSummary, Provenance, Retrieved};
 pub use cloud_foundry::{CfCredentials, CfLogin, CfLoginBuilder, CloudFoundry, ConfigSource};
 pub use credentials::{
-    CheckStatus, ClientAuth, CredentialType, KeyLayout, ServiceKey, UploadCheck, UploadReport,
-    upload_checks,
+    CheckStatus, ClientAuth, CredentialType, KeyLayout, ServiceKey, Sink, SinkContext, UploadCheck,
+    UploadReport, Written, upload_checks,
 };
 pub use error::{ApiError, Error, ErrorKind, Resource, Result, TokenError, TokenErrorKind};
 pub use http::{HttpClient, HttpClientBuilder, RetryPolicy};

@@ -198,7 +198,10 @@ async fn client_credentials_token_is_a_verifiable_jwt() {
         .send()
         .await
         .unwrap();
-    assert_eq!(denied.status(), 403);
+    // Another tenant's zone did not issue it: not a valid token there (RFC 6750 invalid_token).
+    assert_eq!(denied.status(), 401);
+    let challenge = denied.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::output::{Outcome, print_json, report_error};
-use crate::retrieve::{JourneyArgs, print_retrieved};
+use crate::retrieve::{JourneyArgs, finish_retrieved};
 use crate::session::{Spinner, http, runtime};
 
 #[derive(clap::Subcommand)]
@@ -118,6 +118,7 @@ async fn connect(t: &Target) -> calm_credentials::Result<(CfSpace, HttpClient)> 
 async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
     let (tenant, purpose) = a.journey.tenant_and_purpose()?;
     let (space, http) = connect(&a.target).await?;
+    let sinks = a.journey.outputs.checked()?;
     let spinner = Spinner::start("talking to Cloud Foundry");
     let journey = space
         .credentials(&tenant, purpose)
@@ -130,8 +131,7 @@ async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
     for w in cf.warnings() {
         eprintln!("warning: {w}");
     }
-    let got = got?;
-    print_retrieved(&got, &a.journey, http.request_count());
+    finish_retrieved(&got?, &a.journey, &sinks, http.request_count())?;
     Ok(Outcome::Success)
 }
 

@@ -4,7 +4,10 @@
 use calm_credentials::runtime::{self, Environment, Query, Service};
 use serde_json::{Value, json};
 
+use calm_credentials::SinkContext;
+
 use crate::output::{Outcome, print_json, report_error};
+use crate::retrieve::{OutputArgs, print_written, with_written, write_all};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,9 +26,25 @@ pub struct Args {
     /// Show secrets instead of [REDACTED].
     #[arg(long)]
     show_secrets: bool,
+    #[command(flatten)]
+    outputs: OutputArgs,
 }
 
 pub fn run(args: Args) -> Outcome {
+    let sinks = match args.outputs.checked() {
+        Ok(s) => s,
+        Err(e) => return report_error(&e, args.json),
+    };
+    if args.all && !sinks.is_empty() {
+        return report_error(
+            &calm_credentials::Error::Config {
+                setting: "--output with --all".into(),
+                reason: "--output writes one service's credentials; select one instead of --all"
+                    .into(),
+            },
+            args.json,
+        );
+    }
     let listing = runtime::list(&Environment::from_process());
     if args.all {
         if args.json {
@@ -48,23 +67,38 @@ pub fn run(args: Args) -> Outcome {
         return Outcome::Success;
     }
     let query = Query::from_options(args.name.as_deref(), args.label.as_deref());
-    match listing.select(&query) {
-        Ok(found) => {
-            if args.json {
-                print_json(&service_json(&found.service, args.show_secrets));
-            } else {
-                print_service(&found.service, args.show_secrets);
+    let found = match listing.select(&query) {
+        Ok(found) => found,
+        Err(e) => return report_error(&e, args.json),
+    };
+    let key = found.service_key();
+    let written = match (&key, sinks.is_empty()) {
+        (_, true) => Vec::new(),
+        (Ok(key), false) => {
+            match write_all(&sinks, key, &SinkContext::from_runtime(&found.service)) {
+                Ok(w) => w,
+                Err(e) => return report_error(&e, args.json),
             }
-            for w in &found.warnings {
-                eprintln!("warning: {w}");
-            }
-            if let Err(e) = found.service_key() {
-                eprintln!("warning: the credentials are not a usable service key: {e}");
-            }
-            Outcome::Success
         }
-        Err(e) => report_error(&e, args.json),
+        (Err(e), false) => return report_error(e, args.json),
+    };
+    if args.json {
+        print_json(&with_written(
+            "service",
+            service_json(&found.service, args.show_secrets),
+            &written,
+        ));
+    } else {
+        print_service(&found.service, args.show_secrets);
+        print_written(&written);
     }
+    for w in &found.warnings {
+        eprintln!("warning: {w}");
+    }
+    if let Err(e) = key {
+        eprintln!("warning: the credentials are not a usable service key: {e}");
+    }
+    Outcome::Success
 }
 
 fn service_json(s: &Service, show_secrets: bool) -> Value {

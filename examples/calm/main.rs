@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 the platform refused / a check failed / a deadline passed,
 //! 2 bad input.
 
+mod api;
 mod cf;
 mod check_key;
 mod demo;
@@ -45,6 +46,8 @@ enum Command {
     /// The Cloud Foundry path (legacy): instances and service keys in a space.
     #[command(subcommand)]
     Cf(cf::Command),
+    /// Call the SAP Cloud ALM API with a token from a service key and print the answer.
+    Api(api::Args),
     /// The credentials the platform injected into this process (VCAP_SERVICES, binding folders).
     Env(env::Args),
     /// The whole journey against the built-in simulator, for tenants of all three tiers.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Sm(command) => sm::run(command),
         Command::Cf(command) => cf::run(command),
         Command::Env(args) => env::run(args),
+        Command::Api(args) => api::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
     };

@@ -39,7 +39,9 @@ impl Outcome {
             | Error::InvalidName { .. }
             | Error::InvalidUrl { .. }
             | Error::Config { .. }
-            | Error::Io { .. } => Outcome::BadInput,
+            | Error::Io { .. }
+            | Error::InvalidSink { .. }
+            | Error::Write { .. } => Outcome::BadInput,
             _ => Outcome::Failed,
         }
     }

@@ -6,7 +6,7 @@ use calm_credentials::{HttpClient, Retirement, ServiceManager};
 use serde_json::json;
 
 use crate::output::{Outcome, print_json, report_error};
-use crate::retrieve::{JourneyArgs, print_retrieved};
+use crate::retrieve::{JourneyArgs, finish_retrieved};
 use crate::session::{Spinner, credentials_json, http, read_key, runtime};
 
 #[derive(clap::Subcommand)]
@@ -125,6 +125,7 @@ async fn connect(c: &Connection) -> calm_credentials::Result<(ServiceManager, Ht
 
 async fn retrieve(a: RetrieveArgs) -> calm_credentials::Result<Outcome> {
     let (tenant, purpose) = a.journey.tenant_and_purpose()?;
+    let sinks = a.journey.outputs.checked()?;
     let (sm, http) = connect(&a.connection).await?;
     let spinner = Spinner::start("talking to the Service Manager");
     let journey = sm
@@ -134,7 +135,7 @@ async fn retrieve(a: RetrieveArgs) -> calm_credentials::Result<Outcome> {
     let got = a.journey.apply(journey, spinner.progress()).await;
     spinner.finish();
     let got = got?;
-    print_retrieved(&got, &a.journey, http.request_count());
+    finish_retrieved(&got, &a.journey, &sinks, http.request_count())?;
     Ok(Outcome::Success)
 }
 

@@ -104,3 +104,37 @@ pub struct Retrieved {
     /// The credentials themselves (secrets inside `secrecy` types).
     pub key: ServiceKey,
 }
+
+impl Retrieved {
+    /// What a [`Sink`](crate::credentials::Sink) needs to know about these credentials: the
+    /// credential's and instance's names, the instance id, and the offering and plan (from the
+    /// plan's instance step when it had one, else the defaults `SAPCloudALMAPIs` / `standard`).
+    pub fn sink_context(&self) -> crate::credentials::SinkContext {
+        use crate::setup::{DEFAULT_OFFERING, DEFAULT_PLAN, Step};
+        let (offering, plan) = self
+            .plan
+            .steps
+            .iter()
+            .find_map(|s| match s {
+                Step::CreateInstance { offering, plan, .. } => {
+                    Some((offering.clone(), plan.clone()))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| (DEFAULT_OFFERING.to_owned(), DEFAULT_PLAN.to_owned()));
+        crate::credentials::SinkContext::new()
+            .credential_name(&self.credential.name)
+            .instance(&self.instance.name, self.instance.id.to_string())
+            .plan(plan)
+            .label(offering)
+    }
+
+    /// Writes the credentials to `sink` with [`Retrieved::sink_context`] (see
+    /// [`ServiceKey::write_to`]).
+    pub fn write_to(
+        &self,
+        sink: &crate::credentials::Sink,
+    ) -> crate::Result<crate::credentials::Written> {
+        self.key.write_to(sink, &self.sink_context())
+    }
+}

@@ -396,6 +396,17 @@ impl HttpClient {
         }
     }
 
+    /// The client for API requests (same-host redirects only), for callers that send their own
+    /// `reqwest` requests; each send must be counted with [`HttpClient::count_sent`].
+    pub(crate) fn api_reqwest(&self) -> &reqwest::Client {
+        &self.inner.api
+    }
+
+    /// Counts one request sent outside [`HttpClient::exchange`].
+    pub(crate) fn count_sent(&self) {
+        self.inner.sent.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The client for token requests (no redirects).
     pub(crate) fn token_client(&self) -> &reqwest::Client {
         &self.inner.token

@@ -18,8 +18,9 @@ pub(crate) mod wire_error;
 
 pub(crate) use client::{Call, Credentials, Exchange};
 pub use client::{HttpClient, HttpClientBuilder};
-pub(crate) use request::{Method, Request};
-pub(crate) use response::Response;
+pub use request::{Method, Request};
+pub use response::Response;
 pub use retry::RetryPolicy;
+pub(crate) use retry::{AttemptOutcome, RetryDecision};
 pub(crate) use retry_after::parse_retry_after;
 pub(crate) use url_policy::{check_url, sanitize_url};

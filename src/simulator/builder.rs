@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -206,8 +206,8 @@ fn main_router(shared: Arc<Shared>) -> Router {
             "/auth-cert/{zone}/oauth/token",
             post(token::cert_token_endpoint),
         )
-        .route("/calm/{subdomain}/api", get(calm_api::api))
-        .route("/calm/{subdomain}/api/{*rest}", get(calm_api::api))
+        .route("/calm/{subdomain}/api", any(calm_api::api))
+        .route("/calm/{subdomain}/api/{*rest}", any(calm_api::api))
         .fallback(service_manager::not_found)
         .layer(axum::middleware::from_fn_with_state(
             (shared.clone(), Listener::Main),

@@ -14,7 +14,9 @@
 //!   - token server of zone `Z` at `/auth/Z` ([`Simulator::token_url`]; endpoint
 //!     `/auth/Z/oauth/token`), the simulated mTLS `certurl` at `/auth-cert/Z`;
 //!     zones are the tenants' subdomains and `uaa` (Cloud Foundry users);
-//!   - the Cloud ALM API stand-in of tenant `S` at `/calm/S/api` (`endpoints.Api`).
+//!   - the Cloud ALM API stand-in of tenant `S` at `/calm/S/api` (`endpoints.Api`): a gateway
+//!     checking the bearer token (signature, expiry, issuer, scopes per path prefix with
+//!     [`Simulator::require_scope`]) before projects and tasks endpoints.
 //! - Cloud Foundry listener `http://127.0.0.1:Q/` ([`Simulator::cf_api_url`]): `GET /`, `/v3/...`.
 //!
 //! # Default tenants
@@ -254,6 +256,14 @@ impl Simulator {
         if let Some(t) = world.tenant_by_subdomain(subdomain) {
             world.tenants[t].entitled = true;
         }
+    }
+
+    /// Makes the Cloud ALM API stand-in demand `scope` (without the `sapcloudalm!b1.` prefix,
+    /// e.g. `calm-api.tasks.read`) for every path below `endpoints.Api` that starts with
+    /// `path_prefix` (e.g. `/calm-tasks`). A token without it gets 403 `insufficient_scope`.
+    /// Rules add up; there are none at the start.
+    pub fn require_scope(&self, path_prefix: &str, scope: &str) {
+        self.world().calm_api.require_scope(path_prefix, scope);
     }
 
     /// Default page size of Service Manager and Cloud Foundry lists when the client sends none.

@@ -434,6 +434,8 @@ pub(crate) struct World {
     pub cf_instances: Vec<CfInstance>,
     pub cf_keys: Vec<CfKey>,
     pub cf_jobs: Vec<CfJob>,
+    /// The Cloud ALM API stand-in's scope rules, projects and tasks.
+    pub calm_api: super::calm_api::ApiState,
     seq: u64,
     broker_number: u64,
 }
@@ -464,6 +466,7 @@ impl World {
             cf_instances: Vec::new(),
             cf_keys: Vec::new(),
             cf_jobs: Vec::new(),
+            calm_api: Default::default(),
             seq: 0,
             broker_number: 1000,
         }
