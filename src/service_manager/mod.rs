@@ -15,7 +15,7 @@ mod bindings;
 mod instances;
 mod offerings;
 mod operations;
-mod paging;
+pub(crate) mod paging;
 pub mod query;
 pub mod types;
 
@@ -26,7 +26,7 @@ use url::Url;
 pub use bindings::{LabelChange, NewBinding};
 pub use instances::NewInstance;
 pub use operations::{Mutation, OperationRef, ResourceKind, parse_operation_location};
-pub use paging::{ListFilter, Pager};
+pub use paging::{LIST_LIMITS, ListFilter, ListLimits, Pager};
 pub use query::Query;
 pub use types::{
     Binding, Instance, Labels, Offering, Operation, OperationKind, OperationState, Page, Plan,
