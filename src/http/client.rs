@@ -380,7 +380,7 @@ impl HttpClient {
             } else {
                 None
             };
-            return Err(Error::from(api_error(ErrorContext {
+            let mut error = api_error(ErrorContext {
                 method: request.method.as_str(),
                 url: sanitize_url(&request.url),
                 status: exchange.status,
@@ -390,7 +390,18 @@ impl HttpClient {
                 router_error,
                 correlation_id: &correlation_id,
                 warnings: super::response::cf_warnings(&exchange.headers),
-            })));
+            });
+            if let Some(token) = &token {
+                // A server that echoes the request must not put the bearer token in the error.
+                let secrets = [token.secret().expose_secret()];
+                for text in [&mut error.code, &mut error.message, &mut error.body_excerpt]
+                    .into_iter()
+                    .flatten()
+                {
+                    *text = super::wire_error::scrub(text, &secrets);
+                }
+            }
+            return Err(Error::from(error));
         }
     }
 
