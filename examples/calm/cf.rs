@@ -131,7 +131,7 @@ async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
     spinner.finish();
     let got = got?;
     for w in cf.warnings() {
-        eprintln!("warning: {w}");
+        crate::err!("warning: {w}");
     }
     print_retrieved(&got, &a.journey, http.request_count());
     Ok(Outcome::Success)

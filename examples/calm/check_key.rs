@@ -2,6 +2,7 @@
 
 use calm_credentials::ServiceKey;
 use calm_credentials::credentials::{CheckStatus, UploadReport, upload_checks};
+use calm_credentials::http::sanitize_url;
 use serde_json::{Value, json};
 
 use crate::output::{Outcome, print_json, read_input, report_error};
@@ -44,7 +45,7 @@ pub fn run(args: Args) -> Outcome {
                     &json!({ "service_key": false, "error": err.to_string(), "checks": report.outcomes, "passed": false }),
                 );
             } else {
-                eprintln!("error: this is not a usable service key: {err}");
+                crate::err!("error: this is not a usable service key: {err}");
                 print_report(&report);
             }
             Outcome::BadInput
@@ -70,8 +71,8 @@ fn key_json(key: &ServiceKey, report: &UploadReport) -> Value {
         "kind": key.credential_type().map(|t| t.as_str().to_owned()),
         "authentication": if key.is_x509() { "x509" } else { "secret" },
         "client_id": key.client_id(),
-        "token_url": key.token_url().as_str(),
-        "api_url": key.api_url().map(|u| u.as_str()),
+        "token_url": sanitize_url(&key.token_url()),
+        "api_url": key.api_url().map(sanitize_url),
         "identity_zone": key.identity_zone(),
         "credentials": key.redacted_json(),
         "checks": report.outcomes,
@@ -82,11 +83,11 @@ fn key_json(key: &ServiceKey, report: &UploadReport) -> Value {
 fn print_key(key: &ServiceKey) {
     crate::out!("kind           {}", kind(key));
     crate::out!("client id      {}", key.client_id());
-    crate::out!("token URL      {}", key.token_url());
+    crate::out!("token URL      {}", sanitize_url(&key.token_url()));
     crate::out!(
         "API URL        {}",
         key.api_url()
-            .map_or("(none: no endpoints.Api)".to_owned(), |u| u.to_string())
+            .map_or("(none: no endpoints.Api)".to_owned(), sanitize_url)
     );
     if let Some(zone) = key.identity_zone() {
         crate::out!("identity zone  {zone}");

@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Outcome {
                 crate::out!("looked at {}: {}", r.source, r.outcome);
             }
             for p in &listing.problems {
-                eprintln!("problem: {p}");
+                crate::err!("problem: {p}");
             }
         }
         return Outcome::Success;
@@ -56,10 +56,10 @@ pub fn run(args: Args) -> Outcome {
                 print_service(&found.service, args.show_secrets);
             }
             for w in &found.warnings {
-                eprintln!("warning: {w}");
+                crate::err!("warning: {w}");
             }
             if let Err(e) = found.service_key() {
-                eprintln!("warning: the credentials are not a usable service key: {e}");
+                crate::err!("warning: the credentials are not a usable service key: {e}");
             }
             Outcome::Success
         }

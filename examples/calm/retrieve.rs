@@ -68,19 +68,21 @@ pub fn print_retrieved(got: &Retrieved, args: &JourneyArgs, requests: u64) {
             .plan
             .tier
             .map_or("unknown".to_owned(), |t| t.to_string());
-        eprintln!("tier        {tier}");
-        eprintln!(
+        crate::err!("tier        {tier}");
+        crate::err!(
             "instance    {} ({}) {:?}",
-            got.instance.name, got.instance.id, got.instance_provenance
+            got.instance.name,
+            got.instance.id,
+            got.instance_provenance
         );
-        eprintln!(
+        crate::err!(
             "{:<11} {} ({}) {:?}",
             got.credential.environment.credential_noun(),
             got.credential.name,
             got.credential.id,
             got.credential_provenance
         );
-        eprintln!("requests    {requests}");
+        crate::err!("requests    {requests}");
     }
     crate::out!(
         "{}",

@@ -44,8 +44,13 @@ impl Spinner {
     pub fn progress(&self) -> Progress {
         let bar = self.bar.clone();
         Progress::new(move |event| match event {
-            ProgressEvent::Note { message } => bar.println(format!("note: {message}")),
-            other => bar.set_message(other.to_string()),
+            ProgressEvent::Note { message } => bar.println(format!(
+                "note: {}",
+                calm_credentials::error::printable(&message)
+            )),
+            other => {
+                bar.set_message(calm_credentials::error::printable(&other.to_string()).into_owned())
+            }
         })
     }
 
