@@ -65,6 +65,9 @@ pub mod tier;
 pub mod verify;
 pub mod wait;
 
+#[cfg(test)]
+mod parsers_proptest;
+
 pub use client::{RetrieveOptions, Retrieved};
 pub use credentials::{ClientAuth, CredentialType, ServiceKey};
 pub use error::{ApiError, Error, Result, TokenError, TokenErrorKind};

@@ -7,7 +7,7 @@
 
 mod cache;
 mod grants;
-mod token;
+pub(crate) mod token;
 
 use std::fmt;
 use std::sync::Arc;
