@@ -46,7 +46,7 @@ impl Spinner {
         Progress::new(move |event| match event {
             ProgressEvent::Note { message } => bar.println(format!(
                 "note: {}",
-                calm_credentials::error::printable(&message)
+                calm_credentials::error::printable(message)
             )),
             other => {
                 bar.set_message(calm_credentials::error::printable(&other.to_string()).into_owned())
