@@ -99,4 +99,41 @@ mod tests {
         let unbounded = within_deadline(Duration::MAX, "forever", async { Ok(current()) }).await;
         assert_eq!(unbounded.unwrap(), None);
     }
+
+    #[tokio::test]
+    async fn no_retry_waits_past_the_deadline_and_attempts_are_cut_to_the_time_left() {
+        use wiremock::matchers::path;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(path("/busy"))
+            .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "30"))
+            .mount(&server)
+            .await;
+        Mock::given(path("/slow"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+            .mount(&server)
+            .await;
+        let http = crate::http::HttpClient::new().unwrap();
+        let url = |p: &str| url::Url::parse(&format!("{}{p}", server.uri())).unwrap();
+
+        // The server asks for 30 s; 5 s are left: the 503 is the answer, after one attempt.
+        let busy = within_deadline(Duration::from_secs(5), "busy call", async {
+            http.send(crate::http::Request::get(url("/busy")), None)
+                .await
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(busy.status(), Some(503), "{busy}");
+        assert_eq!(http.request_count(), 1);
+
+        // A 30 s answer with 1 s left: cut after one attempt, as a timeout.
+        let slow = within_deadline(Duration::from_secs(1), "slow call", async {
+            http.send(crate::http::Request::get(url("/slow")), None)
+                .await
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(slow, Error::Timeout { .. }), "{slow}");
+        assert_eq!(http.request_count(), 2);
+    }
 }
