@@ -23,7 +23,8 @@ pub struct JourneyArgs {
     /// Create what the plan says is missing (without it: only find).
     #[arg(long)]
     pub create: bool,
-    /// Give up waiting on the platform after this many seconds.
+    /// Give up after this many seconds in all: every request, retry and wait on the platform
+    /// counts.
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub timeout: u64,
     /// Print the credentials object as JSON (secrets redacted unless --show-secrets).
