@@ -383,6 +383,41 @@ async fn a_trickling_server_cannot_hold_a_retrieve_past_its_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_trickling_api_root_cannot_hold_a_cf_key_past_its_timeout() {
+    let server = Hostile::start(|_, _| Reply {
+        status: 200,
+        content_type: "application/json",
+        body: br#"{"links":{}}"#.repeat(20),
+        mode: Mode::Trickle,
+    })
+    .await;
+    let run = calm(
+        &[
+            "cf",
+            "key",
+            "--api",
+            &server.base,
+            "--org",
+            "o",
+            "--space",
+            "s",
+            "--instance",
+            "calm",
+            "--key",
+            "k",
+            "--timeout",
+            "3",
+        ],
+        env(&[("CF_USERNAME", "u"), ("CF_PASSWORD", PLANTED_PASSWORD)]),
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("gave up waiting"), "{}", run.stderr);
+    assert_eq!(server.count("/"), 1, "{}", run.stderr);
+    assert_clean(&run, &[PLANTED_PASSWORD]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn token_endpoints_that_echo_the_request_never_show_the_secret() {
     for html in [false, true] {
         let server = Hostile::start(move |seen, _| {

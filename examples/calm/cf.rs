@@ -1,6 +1,9 @@
 //! `calm cf …`: the Cloud Foundry path (legacy: a service key of an instance in a space).
 
+use std::time::Duration;
+
 use calm_credentials::cloud_foundry::{CfLogin, CloudFoundry};
+use calm_credentials::http::within_deadline;
 use calm_credentials::{Environment, Error, HttpClient};
 use secrecy::SecretString;
 use serde_json::json;
@@ -124,12 +127,18 @@ async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
         .plan_request(Environment::CloudFoundry)?
         .instance_name(&a.instance)
         .credential_name(&a.key);
-    let (cf, http, org, space) = connect(&a.target).await?;
     let spinner = Spinner::start("talking to Cloud Foundry");
     let opts = a.journey.options(spinner.progress());
-    let got = cf.retrieve(&org, &space, &req, &opts).await;
+    // One deadline for the login and the journey together.
+    let timeout = Duration::from_secs(a.journey.timeout);
+    let result = within_deadline(timeout, "retrieving the credentials", async {
+        let (cf, http, org, space) = connect(&a.target).await?;
+        let got = cf.retrieve(&org, &space, &req, &opts).await?;
+        Ok((cf, http, got))
+    })
+    .await;
     spinner.finish();
-    let got = got?;
+    let (cf, http, got) = result?;
     for w in cf.warnings() {
         crate::err!("warning: {w}");
     }

@@ -38,10 +38,26 @@ pub(crate) fn time_left() -> Option<Duration> {
     current().map(|d| d.saturating_duration_since(Instant::now()))
 }
 
-/// Runs `fut` with at most `timeout` for all of it: HTTP attempts made inside are cut to the
-/// time left, retries do not sleep past it, and when it passes the future is dropped and
-/// [`Error::Timeout`] returned, naming `what`.
-pub(crate) async fn within_deadline<T>(
+/// Runs `fut` with at most `timeout` for all of it: every request this crate sends inside it
+/// (through any [`HttpClient`](super::HttpClient), token requests included) is cut to the time
+/// left, no retry sleeps past it, and when it passes the future is dropped and
+/// [`Error::Timeout`] returned, naming `what`. Nested calls keep the earlier deadline.
+///
+/// The journeys of [`crate::client`] bound themselves with their
+/// [`RetrieveOptions::timeout`](crate::RetrieveOptions::timeout); use this to bound more (a
+/// login and a journey together, several calls in a row).
+///
+/// ```no_run
+/// # async fn run(sm: calm_credentials::ServiceManager) -> calm_credentials::Result<()> {
+/// use std::time::Duration;
+/// use calm_credentials::http::within_deadline;
+/// let offerings = within_deadline(Duration::from_secs(30), "listing offerings", async {
+///     sm.list_offerings(Default::default()).all().await
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
+pub async fn within_deadline<T>(
     timeout: Duration,
     what: &str,
     fut: impl Future<Output = Result<T>>,

@@ -5,8 +5,8 @@
 //! - [`Request`] / [`Response`]: one logical request and its successful answer.
 //! - [`RetryPolicy`]: a pure decision over each attempt's outcome, with [`parse_retry_after`]
 //!   for every `Retry-After` form the platform sends.
-//! - A deadline for a whole call (crate-internal): every attempt made inside it is cut to the
-//!   time left, and no retry waits past it.
+//! - [`within_deadline`]: a deadline for a whole call: every attempt made inside it is cut to
+//!   the time left, and no retry waits past it.
 //! - [`check_url`] / [`sanitize_url`]: https only (plain http only to loopback), and URLs shown
 //!   without query or user info.
 
@@ -23,7 +23,7 @@ pub use client::{
     CORRELATION_HEADER, DEFAULT_MAX_ANSWER, HttpClient, HttpClientBuilder, USER_AGENT_BASE,
 };
 pub(crate) use client::{Call, Credentials, Exchange};
-pub(crate) use deadline::within_deadline;
+pub use deadline::within_deadline;
 pub use request::{Method, Request};
 pub use response::Response;
 pub use retry::{AttemptOutcome, RetryDecision, RetryPolicy};
