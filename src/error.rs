@@ -19,7 +19,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// A JSON document (a service key, `VCAP_SERVICES`, a response) does not have the expected
     /// shape.
-    #[error("{document} is not usable: at `{path}`: expected {expected}, found {found}; {hint}")]
+    #[error(
+        "{document} is not usable: at `{}`: expected {}, found {}; {hint}",
+        printable(path),
+        printable(expected),
+        printable(found)
+    )]
     InvalidJson {
         /// What the document is ("service key", "VCAP_SERVICES", …).
         document: String,
@@ -34,7 +39,11 @@ pub enum Error {
     },
 
     /// A name (instance, binding, key, xsappname) breaks the platform's rules; nothing was sent.
-    #[error("{kind} name `{name}` is not allowed: {reason}")]
+    #[error(
+        "{kind} name `{}` is not allowed: {}",
+        printable(name),
+        printable(reason)
+    )]
     InvalidName {
         /// What is being named ("instance", "binding", …).
         kind: &'static str,
@@ -45,7 +54,7 @@ pub enum Error {
     },
 
     /// A URL is malformed or not allowed (plain http to a non-loopback host); nothing was sent.
-    #[error("URL in {field} is not usable: {reason}")]
+    #[error("URL in {field} is not usable: {}", printable(reason))]
     InvalidUrl {
         /// Where the URL came from (`uaa.url`, `--api`, …).
         field: String,
@@ -54,7 +63,7 @@ pub enum Error {
     },
 
     /// The caller's configuration is incomplete or contradictory; nothing was sent.
-    #[error("{setting} is not usable: {reason}")]
+    #[error("{} is not usable: {}", printable(setting), printable(reason))]
     Config {
         /// What is misconfigured ("the service query", "the retry policy", …).
         setting: String,
@@ -93,7 +102,9 @@ pub enum Error {
 
     /// A deadline passed while waiting on an asynchronous platform operation.
     #[error(
-        "gave up waiting for {operation} after {waited:?} (last state: {last_state}); it may still finish on the platform: run again with a longer timeout to pick it up"
+        "gave up waiting for {} after {waited:?} (last state: {}); it may still finish on the platform: run again with a longer timeout to pick it up",
+        printable(operation),
+        printable(last_state)
     )]
     Timeout {
         /// What was being waited for.
@@ -105,7 +116,11 @@ pub enum Error {
     },
 
     /// An asynchronous platform operation ended in failure.
-    #[error("{operation} failed on the platform: {message}")]
+    #[error(
+        "{} failed on the platform: {}",
+        printable(operation),
+        printable(message)
+    )]
     OperationFailed {
         /// What failed ("creation of binding `x`").
         operation: String,
@@ -132,9 +147,10 @@ pub enum Error {
 
     /// Something the caller named, or the journey needs, does not exist.
     #[error(
-        "{resource} {name} was not found{}{}",
+        "{resource} {} was not found{}{}",
+        printable(name),
         if *creatable { "; it is created when creating missing resources is allowed" } else { "" },
-        detail.as_ref().map(|d| format!(". {d}")).unwrap_or_default()
+        detail.as_ref().map(|d| format!(". {}", printable(d))).unwrap_or_default()
     )]
     NotFound {
         /// What kind of resource is missing.
@@ -148,7 +164,7 @@ pub enum Error {
     },
 
     /// A name matched more than one resource.
-    #[error("{what} is ambiguous: it matches {}; name it more precisely", candidates.join(", "))]
+    #[error("{} is ambiguous: it matches {}; name it more precisely", printable(what), printable(&candidates.join(", ")))]
     Ambiguous {
         /// What was looked for.
         what: String,
@@ -157,11 +173,44 @@ pub enum Error {
     },
 
     /// Credentials were obtained but do not work (the "Test Service Key" check failed).
-    #[error("the credentials do not work: {0}")]
+    #[error("the credentials do not work: {}", printable(.0))]
     VerificationFailed(String),
 
+    /// An answer was larger than this crate reads; it was not read to the end.
+    #[error(
+        "{method} {url} answered with more than {limit} bytes, the most this client reads; nothing of it was used. The server is misbehaving or the URL does not point at the platform's API (correlation id {correlation_id})"
+    )]
+    AnswerTooLarge {
+        /// HTTP method.
+        method: String,
+        /// URL without query or credentials.
+        url: String,
+        /// The size limit in bytes.
+        limit: u64,
+        /// Correlation id sent with the request.
+        correlation_id: String,
+    },
+
+    /// A listing was stopped before its end: the server kept sending pages past a limit
+    /// (page count, item count or bytes), so what was read is not the whole list.
+    #[error(
+        "listing {what} was cut off after {pages} page(s), {items} item(s) and {bytes} bytes: {reason}; nothing of it was used. Narrow the listing, or report the server's paging to the platform operator"
+    )]
+    ListingCutOff {
+        /// What was being listed (the API path).
+        what: String,
+        /// Pages read before stopping.
+        pages: u32,
+        /// Items read before stopping.
+        items: u64,
+        /// Body bytes read before stopping.
+        bytes: u64,
+        /// Which limit was reached.
+        reason: String,
+    },
+
     /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", printable(&path.display().to_string()))]
     Io {
         /// The file.
         path: PathBuf,
@@ -277,7 +326,9 @@ impl Error {
             | Error::Ambiguous { .. }
             | Error::InvalidSink { .. }
             | Error::Io { .. } => ErrorKind::BadInput,
-            Error::Write { .. } => ErrorKind::PlatformFailure,
+            Error::Write { .. } | Error::AnswerTooLarge { .. } | Error::ListingCutOff { .. } => {
+                ErrorKind::PlatformFailure
+            }
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::EntitlementMissing { .. } => ErrorKind::EntitlementMissing,
             Error::Timeout { .. } => ErrorKind::Timeout,
@@ -321,7 +372,8 @@ impl Error {
     }
 
     /// Whether repeating the same call later could succeed (rate limits, 5xx, network trouble,
-    /// a passed deadline).
+    /// a passed deadline). An answer too large or a listing cut off are not: the server would
+    /// send the same again.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(e) => e.retryable,
@@ -505,19 +557,23 @@ impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {} answered {}", self.method, self.url, self.status)?;
         if let Some(code) = &self.code {
-            write!(f, " {code}")?;
+            write!(f, " {}", printable(code))?;
         }
         if let Some(n) = self.numeric_code {
             write!(f, " ({n})")?;
         }
         if let Some(msg) = &self.message {
-            write!(f, ": {msg}")?;
+            write!(f, ": {}", printable(msg))?;
         } else if let Some(body) = &self.body_excerpt {
-            write!(f, ": body {body:?}")?;
+            write!(f, ": body {:?}", printable(body))?;
         }
         write!(f, "; {}", self.advice())?;
         if !self.warnings.is_empty() {
-            write!(f, " (platform warnings: {})", self.warnings.join("; "))?;
+            write!(
+                f,
+                " (platform warnings: {})",
+                printable(&self.warnings.join("; "))
+            )?;
         }
         write!(f, " (correlation id {})", self.correlation_id)
     }
@@ -586,16 +642,57 @@ impl std::fmt::Display for TokenError {
             write!(f, " ({s})")?;
         }
         if let Some(e) = &self.error {
-            write!(f, ": {e}")?;
+            write!(f, ": {}", printable(e))?;
         }
         if let Some(d) = &self.description {
-            write!(f, " ({d})")?;
+            write!(f, " ({})", printable(d))?;
         }
         write!(f, "; {}", self.advice())
     }
 }
 
 impl std::error::Error for TokenError {}
+
+/// `text` with every control character (C0, DEL, C1, and the bidirectional overrides that
+/// reorder what a terminal shows) replaced by `\u{FFFD}`, so text from outside (a server's error
+/// message, a field of a service key) cannot move the cursor, clear or retitle a terminal, or
+/// forge a prompt when it is printed. Line breaks and tabs are replaced too: the result is one
+/// line. Borrowed when nothing needed replacing.
+///
+/// ```
+/// use calm_credentials::printable;
+/// assert_eq!(printable("ok \u{1b}[2Jdone"), "ok \u{FFFD}[2Jdone");
+/// assert_eq!(printable("plain"), "plain");
+/// ```
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    printable_keeping(text, false)
+}
+
+/// Like [`printable`], but keeps line breaks (`\n`) and tabs, for multi-line output such as
+/// pretty-printed JSON. A carriage return is replaced (it lets a line overwrite itself).
+pub fn printable_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    printable_keeping(text, true)
+}
+
+fn printable_keeping(text: &str, lines: bool) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        let kept = lines && (c == '\n' || c == '\t');
+        !kept && is_terminal_control(c)
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| if unsafe_char(c) { '\u{FFFD}' } else { c })
+            .collect(),
+    )
+}
+
+/// Whether a terminal may act on `c` instead of showing it.
+fn is_terminal_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
 
 /// A short, secret-free description of a JSON value's shape, for error messages.
 pub(crate) fn json_shape(value: &serde_json::Value) -> &'static str {
@@ -658,5 +755,45 @@ mod tests {
         };
         assert!(lost.may_have_taken_effect());
         assert!(!Error::config("x", "y").may_have_taken_effect());
+    }
+
+    #[test]
+    fn outside_text_is_printed_without_control_characters() {
+        let mut e = match api(500) {
+            Error::Api(e) => *e,
+            _ => unreachable!(),
+        };
+        e.code = Some("X\u{1b}]0;pwned\u{7}".into());
+        e.message = Some("line\r\nPassword: \u{1b}[2J\u{9b}31m\u{202e}".into());
+        e.warnings = vec!["w\u{1b}[1m".into()];
+        let text = Error::from(e).to_string();
+        assert!(!text.chars().any(is_terminal_control), "{text:?}");
+        let token = TokenError {
+            url: "u".into(),
+            status: Some(401),
+            kind: TokenErrorKind::InvalidClient,
+            error: Some("e\u{1b}[K".into()),
+            description: Some("d\u{8}\u{8}".into()),
+        };
+        assert!(!token.to_string().chars().any(is_terminal_control));
+        assert_eq!(printable_lines("a\n\tb\r"), "a\n\tb\u{FFFD}");
+        let limits = [
+            Error::AnswerTooLarge {
+                method: "GET".into(),
+                url: "u".into(),
+                limit: 1,
+                correlation_id: "c".into(),
+            },
+            Error::ListingCutOff {
+                what: "x".into(),
+                pages: 1,
+                items: 1,
+                bytes: 1,
+                reason: "r".into(),
+            },
+        ];
+        for e in limits {
+            assert!(!e.is_retryable() && !e.may_have_taken_effect(), "{e}");
+        }
     }
 }

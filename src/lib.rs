@@ -99,6 +99,8 @@ mod verify;
 mod wait;
 
 pub use credentials::runtime;
+#[cfg(test)]
+mod parsers_proptest;
 
 pub use api::CalmApi;
 pub use auth::{AccessToken, TokenSource};
@@ -110,6 +112,7 @@ pub use credentials::{
     UploadReport, Written, upload_checks,
 };
 pub use error::{ApiError, Error, ErrorKind, Resource, Result, TokenError, TokenErrorKind};
+pub use error::{printable, printable_lines};
 pub use http::{HttpClient, HttpClientBuilder, RetryPolicy};
 pub use journey::{CfSpace, CredentialsBuilder, RetireStaleBuilder, RotateBuilder};
 pub use model::{BindingId, InstanceId, OrgId, Region, SpaceId, SubaccountId, Tenant};

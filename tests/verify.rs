@@ -208,6 +208,25 @@ async fn certificate_expiry_of_x509_keys() {
 }
 
 #[tokio::test]
+async fn x509_keys_with_literal_newline_escapes_work() {
+    let server = token_server(&signed_jwt("k")).await;
+    let escape = |pem: &str| pem.trim_end().replace('\n', "\\n");
+    let key = ServiceKey::from_value(json!({
+        "uaa": {
+            "clientid": "sb-calm!b1|sapcloudalm!b2",
+            "certificate": escape(CERT),
+            "key": escape(CERT_KEY),
+            "certurl": server.uri(),
+            "credential-type": "x509",
+        }
+    }))
+    .unwrap();
+    let v = verify(&key, &http()).await.unwrap();
+    assert!(v.works, "{v:?}");
+    assert!(v.certificate_expires_at.is_some());
+}
+
+#[tokio::test]
 async fn unusable_url_is_an_error() {
     let key = ServiceKey::from_value(json!({
         "uaa": {"clientid": "c", "clientsecret": SECRET, "url": "http://acme.authentication.example.com"}

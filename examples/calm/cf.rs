@@ -1,5 +1,7 @@
 //! `calm cf …`: the Cloud Foundry path (legacy: a service key of an instance in a space).
 
+use std::time::Duration;
+
 use calm_credentials::{CfLogin, CfSpace, CloudFoundry, Error, HttpClient};
 use secrecy::SecretString;
 use serde_json::json;
@@ -117,19 +119,38 @@ async fn connect(t: &Target) -> calm_credentials::Result<(CfSpace, HttpClient)> 
 
 async fn key(a: KeyArgs) -> calm_credentials::Result<Outcome> {
     let (tenant, purpose) = a.journey.tenant_and_purpose()?;
-    let (space, http) = connect(&a.target).await?;
     let sinks = a.journey.outputs.checked()?;
     let spinner = Spinner::start("talking to Cloud Foundry");
-    let journey = space
-        .credentials(&tenant, purpose)
-        .instance(&a.instance)
-        .name(&a.key);
-    let got = a.journey.apply(journey, spinner.progress()).await;
+    // One deadline for the login and the journey together: the journey gets what is left.
+    let timeout = Duration::from_secs(a.journey.timeout);
+    let started = tokio::time::Instant::now();
+    let result = tokio::time::timeout(timeout, async {
+        let (space, http) = connect(&a.target).await?;
+        let journey = space
+            .credentials(&tenant, purpose)
+            .instance(&a.instance)
+            .name(&a.key);
+        let journey = a.journey.apply(journey, spinner.progress());
+        let left = timeout.saturating_sub(started.elapsed());
+        let got = journey.deadline(left).await;
+        Ok::<_, Error>((space, http, got))
+    })
+    .await;
     spinner.finish();
+    let (space, http, got) = match result {
+        Ok(done) => done?,
+        Err(_) => {
+            return Err(Error::Timeout {
+                operation: "logging in and retrieving the credentials".into(),
+                waited: timeout,
+                last_state: "connecting".into(),
+            });
+        }
+    };
     // The platform's warnings (decoded), also when the journey failed.
     let cf = space.cloud_foundry();
     for w in cf.warnings() {
-        eprintln!("warning: {w}");
+        crate::err!("warning: {w}");
     }
     finish_retrieved(&got?, &a.journey, &sinks, http.request_count())?;
     Ok(Outcome::Success)

@@ -44,7 +44,7 @@ pub fn run(args: Args) -> Outcome {
                     &json!({ "service_key": false, "error": err.to_string(), "checks": report.outcomes, "passed": false }),
                 );
             } else {
-                eprintln!("error: this is not a usable service key: {err}");
+                crate::err!("error: this is not a usable service key: {err}");
                 print_report(&report);
             }
             Outcome::BadInput
@@ -70,8 +70,8 @@ fn key_json(key: &ServiceKey, report: &UploadReport) -> Value {
         "kind": key.credential_type().map(|t| t.as_str().to_owned()),
         "authentication": if key.is_x509() { "x509" } else { "secret" },
         "client_id": key.client_id(),
-        "token_url": key.token_url().as_str(),
-        "api_url": key.api_url().map(|u| u.as_str()),
+        "token_url": shown_url(&key.token_url()),
+        "api_url": key.api_url().map(shown_url),
         "identity_zone": key.identity_zone(),
         "credentials": key.redacted_json(),
         "checks": report.outcomes,
@@ -82,11 +82,11 @@ fn key_json(key: &ServiceKey, report: &UploadReport) -> Value {
 fn print_key(key: &ServiceKey) {
     crate::out!("kind           {}", kind(key));
     crate::out!("client id      {}", key.client_id());
-    crate::out!("token URL      {}", key.token_url());
+    crate::out!("token URL      {}", shown_url(&key.token_url()));
     crate::out!(
         "API URL        {}",
         key.api_url()
-            .map_or("(none: no endpoints.Api)".to_owned(), |u| u.to_string())
+            .map_or("(none: no endpoints.Api)".to_owned(), shown_url)
     );
     if let Some(zone) = key.identity_zone() {
         crate::out!("identity zone  {zone}");
@@ -104,4 +104,14 @@ fn print_report(report: &UploadReport) {
         };
         crate::out!("  [{mark}] {}: {}", o.check.describe(), o.detail);
     }
+}
+
+/// A URL as it is shown: without user info, query or fragment (they may hold secrets).
+fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
 }

@@ -37,7 +37,7 @@ pub fn run(args: Args) -> Outcome {
         let sim = match Simulator::start().await {
             Ok(sim) => sim,
             Err(e) => {
-                eprintln!("error: the simulator could not start: {e}");
+                crate::err!("error: the simulator could not start: {e}");
                 return Outcome::Failed;
             }
         };

@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Outcome {
                 crate::out!("looked at {}: {}", r.source, r.outcome);
             }
             for p in &listing.problems {
-                eprintln!("problem: {p}");
+                crate::err!("problem: {p}");
             }
         }
         return Outcome::Success;

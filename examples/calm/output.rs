@@ -3,11 +3,33 @@
 use std::process::ExitCode;
 
 /// `println!` that never panics: a closed pipe (`calm … | head`) just ends the output.
+///
+/// Text from outside (server messages, fields of keys) never reaches the terminal raw: control
+/// characters other than line breaks and tabs are replaced ([`calm_credentials::printable_lines`]).
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+        let text = format!($($arg)*);
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            calm_credentials::printable_lines(&text)
+        );
+    }};
+}
+
+/// `eprintln!` with the same control-character replacement as [`out!`].
+#[macro_export]
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let text = format!($($arg)*);
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}",
+            calm_credentials::printable_lines(&text)
+        );
     }};
 }
 
@@ -64,7 +86,7 @@ pub fn report_error(err: &Error, json: bool) -> Outcome {
     if json {
         print_json(&serde_json::json!({ "error": text }));
     } else {
-        eprintln!("error: {text}");
+        crate::err!("error: {text}");
     }
     Outcome::of_error(err)
 }

@@ -26,7 +26,8 @@ pub struct JourneyArgs {
     /// Create what the plan says is missing (without it: only find).
     #[arg(long)]
     pub create: bool,
-    /// Give up waiting on the platform after this many seconds.
+    /// Give up after this many seconds in all: every request, retry and wait on the platform
+    /// counts.
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub timeout: u64,
     /// Print the credentials object as JSON (secrets redacted unless --show-secrets).
@@ -180,19 +181,21 @@ fn print_retrieved(got: &Retrieved, args: &JourneyArgs, requests: u64, written: 
             .plan
             .tier
             .map_or("unknown".to_owned(), |t| t.to_string());
-        eprintln!("tier        {tier}");
-        eprintln!(
+        crate::err!("tier        {tier}");
+        crate::err!(
             "instance    {} ({}) {:?}",
-            got.instance.name, got.instance.id, got.instance_provenance
+            got.instance.name,
+            got.instance.id,
+            got.instance_provenance
         );
-        eprintln!(
+        crate::err!(
             "{:<11} {} ({}) {:?}",
             got.credential.environment.credential_noun(),
             got.credential.name,
             got.credential.id,
             got.credential_provenance
         );
-        eprintln!("requests    {requests}");
+        crate::err!("requests    {requests}");
         print_written(written);
     }
     crate::out!(

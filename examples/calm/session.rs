@@ -43,8 +43,10 @@ impl Spinner {
     pub fn progress(&self) -> impl Fn(&ProgressEvent) + Send + Sync + 'static {
         let bar = self.bar.clone();
         move |event| match event {
-            ProgressEvent::Note { message } => bar.println(format!("note: {message}")),
-            other => bar.set_message(other.to_string()),
+            ProgressEvent::Note { message } => {
+                bar.println(format!("note: {}", calm_credentials::printable(message)))
+            }
+            other => bar.set_message(calm_credentials::printable(&other.to_string()).into_owned()),
         }
     }
 

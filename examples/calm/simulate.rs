@@ -32,7 +32,7 @@ pub fn run(args: Args) -> Outcome {
         builder = match builder.tenants_from_json(&text) {
             Ok(b) => b,
             Err(msg) => {
-                eprintln!("error: {path}: {msg}");
+                crate::err!("error: {path}: {msg}");
                 return Outcome::BadInput;
             }
         };
@@ -41,12 +41,12 @@ pub fn run(args: Args) -> Outcome {
         let sim = match builder.start().await {
             Ok(sim) => sim,
             Err(e) => {
-                eprintln!("error: the simulator could not start: {e}");
+                crate::err!("error: the simulator could not start: {e}");
                 return Outcome::BadInput;
             }
         };
         print_json(&sim.to_json());
-        eprintln!("simulator running on loopback; press Ctrl-C to stop");
+        crate::err!("simulator running on loopback; press Ctrl-C to stop");
         let _ = tokio::signal::ctrl_c().await;
         drop(sim);
         Outcome::Success

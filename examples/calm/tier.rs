@@ -85,12 +85,12 @@ pub fn run(args: Args) -> Outcome {
     let date = match parse_date(&args.date) {
         Ok(d) => d,
         Err(msg) => {
-            eprintln!("error: {msg}");
+            crate::err!("error: {msg}");
             return Outcome::BadInput;
         }
     };
     if matches!(args.purpose, PurposeArg::Api) && args.scopes.is_empty() {
-        eprintln!(
+        crate::err!(
             "error: --purpose api needs at least one --scope (for example --scope calm-api.projects.read)"
         );
         return Outcome::BadInput;

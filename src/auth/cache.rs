@@ -27,6 +27,10 @@ struct Slot {
 struct FetchState {
     generation: u64,
     last_error: Option<(u64, Error)>,
+    /// The token the last successful fetch brought, for the callers that waited on it: they
+    /// take it even when it is already stale (a server issuing tokens with `expires_in: 0`
+    /// would otherwise get one request per waiting caller).
+    last_token: Option<(u64, AccessToken)>,
 }
 
 /// A cache for one token source.
@@ -109,12 +113,20 @@ impl TokenCache {
             // A fetch finished while we waited and failed: share its answer.
             return Err(clone_error(error));
         }
+        if let Some((generation, token)) = &state.last_token
+            && *generation > waited_from
+            && self.lock().valid
+        {
+            // A fetch finished while we waited: its token is as new as any we could get.
+            return Ok(token.clone());
+        }
         let result = fetch(self.last()).await;
         state.generation += 1;
         self.generation.store(state.generation, Ordering::SeqCst);
         match result {
             Ok(token) => {
                 state.last_error = None;
+                state.last_token = Some((state.generation, token.clone()));
                 let mut slot = self.lock();
                 slot.token = Some(token.clone());
                 slot.valid = true;
@@ -158,5 +170,43 @@ pub(crate) fn clone_error(error: &Error) -> Error {
         },
         Error::Config { setting, reason } => Error::config(setting.clone(), reason.clone()),
         other => Error::config("the token request", other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_waiting_on_a_fetch_share_its_token_even_when_it_is_stale() {
+        let cache = Arc::new(TokenCache::new());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let cache = Arc::clone(&cache);
+            let fetches = Arc::clone(&fetches);
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get(|_| async move {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        // Already expired when it arrives (`expires_in: 0` without a floor).
+                        let past = Utc::now() - chrono::Duration::seconds(1);
+                        Ok(AccessToken::new(
+                            secrecy::SecretString::from("t"),
+                            Some(past),
+                        ))
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        // Callers that arrive after a fetch ended start a new one; those that waited share it.
+        let n = fetches.load(Ordering::SeqCst);
+        assert!(n <= 2, "{n} token requests for 64 concurrent callers");
     }
 }

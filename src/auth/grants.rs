@@ -5,7 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::error::{Error, Result, TokenError, TokenErrorKind};
-use crate::http::wire_error::{parse_error_body, shorten};
+use crate::http::wire_error::{parse_error_body, scrub};
 use crate::http::{Call, Credentials, Exchange, HttpClient, Method, sanitize_url};
 
 use super::token::{AccessToken, ParseProblem, parse_token_response};
@@ -164,6 +164,15 @@ async fn post(
     form: &[(&str, &str)],
 ) -> Result<AccessToken> {
     let correlation_id = uuid::Uuid::new_v4().to_string();
+    // What the request carried that must never come back in an error (servers echo requests).
+    let mut secrets: Vec<&str> = form
+        .iter()
+        .filter(|(name, _)| is_secret_form_field(name))
+        .map(|(_, value)| *value)
+        .collect();
+    if let Credentials::Basic(_, password) = &credentials {
+        secrets.push(password.expose_secret());
+    }
     let exchange = http
         .exchange(
             client,
@@ -179,10 +188,18 @@ async fn post(
             },
         )
         .await?;
-    read_answer(url, &exchange)
+    read_answer(url, &exchange, &secrets)
 }
 
-fn read_answer(url: &Url, exchange: &Exchange) -> Result<AccessToken> {
+/// The form fields of a token request that hold a secret.
+fn is_secret_form_field(name: &str) -> bool {
+    matches!(
+        name,
+        "client_secret" | "password" | "refresh_token" | "assertion" | "client_assertion"
+    )
+}
+
+fn read_answer(url: &Url, exchange: &Exchange, secrets: &[&str]) -> Result<AccessToken> {
     let status = exchange.status;
     if (200..300).contains(&status) {
         return parse_token_response(&exchange.body, Utc::now()).map_err(|problem| {
@@ -213,11 +230,19 @@ fn read_answer(url: &Url, exchange: &Exchange) -> Result<AccessToken> {
             )),
         }));
     }
-    Err(Error::from(token_error(url, status, &exchange.body)))
+    Err(Error::from(token_error(
+        url,
+        status,
+        &exchange.body,
+        secrets,
+    )))
 }
 
-/// Classifies a token server's refusal.
-pub(crate) fn token_error(url: &Url, status: u16, body: &[u8]) -> TokenError {
+/// Classifies a token server's refusal. Only the server's `error` word and
+/// `error_description` are kept, scrubbed of `secrets` (what the request carried); a body that
+/// is not such an error is never quoted, since token servers and the proxies before them echo
+/// the request, client secret and password included, into their error pages.
+pub(crate) fn token_error(url: &Url, status: u16, body: &[u8], secrets: &[&str]) -> TokenError {
     let wire = parse_error_body(body);
     let word = wire.code.as_deref().map(str::to_ascii_lowercase);
     let kind = match (word.as_deref(), status) {
@@ -231,15 +256,19 @@ pub(crate) fn token_error(url: &Url, status: u16, body: &[u8]) -> TokenError {
         (_, 403) => TokenErrorKind::Unauthorized,
         _ => TokenErrorKind::Unexpected,
     };
-    let description = wire.message.or_else(|| {
-        wire.body_excerpt
-            .map(|b| format!("body: {}", shorten(&b, 200)))
-    });
+    let description = match (wire.message, wire.body_excerpt) {
+        (Some(message), _) => Some(scrub(&message, secrets)),
+        (None, Some(_)) => Some(format!(
+            "the answer is not a token server error ({} bytes, not shown: it may echo the request)",
+            body.len()
+        )),
+        (None, None) => None,
+    };
     TokenError {
         url: sanitize_url(url),
         status: Some(status),
         kind,
-        error: wire.code,
+        error: wire.code.map(|code| scrub(&code, secrets)),
         description,
     }
 }
@@ -276,9 +305,30 @@ mod tests {
             (404, "", Unexpected),
         ];
         for (status, body, kind) in cases {
-            let e = token_error(&url, *status, body.as_bytes());
+            let e = token_error(&url, *status, body.as_bytes(), &[]);
             assert_eq!(e.kind, *kind, "{status} {body}");
             assert!(!e.url.contains("secret"));
+        }
+    }
+
+    #[test]
+    fn echoed_requests_never_reach_the_error() {
+        let url = Url::parse("https://t.example/oauth/token").unwrap();
+        let secret = "s3cr3t+/with space";
+        let echoes = [
+            "grant_type=client_credentials&client_id=id&client_secret=s3cr3t%2B%2Fwith+space".to_owned(),
+            format!("<html><body><h1>401</h1><pre>client_secret={secret}</pre></body></html>"),
+            format!(r#"{{"error":"invalid_client","error_description":"bad secret {secret} for id"}}"#),
+            format!(r#"{{"error":"{secret}"}}"#),
+            r#"{"error":"unauthorized","error_description":"refresh_token=R3fr3sh1 password=P4ssw0rd"}"#.to_owned(),
+        ];
+        for body in echoes {
+            let e = token_error(&url, 401, body.as_bytes(), &[secret]);
+            let text = e.to_string();
+            for leaked in ["s3cr3t", "R3fr3sh1", "P4ssw0rd"] {
+                assert!(!text.contains(leaked), "{leaked} in {text}");
+                assert!(!format!("{e:?}").contains(leaked), "{leaked} in {e:?}");
+            }
         }
     }
 }

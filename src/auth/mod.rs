@@ -7,12 +7,13 @@
 
 mod cache;
 mod grants;
-mod token;
+pub(crate) mod token;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -99,9 +100,12 @@ impl TokenSource {
                 certificate,
                 key: private,
             } => {
+                // Every copy of the private key is wiped when dropped.
+                let private = unescaped_pem(private.expose_secret());
+                let certificate = unescaped_pem(certificate);
                 let mut pem =
-                    Vec::with_capacity(certificate.len() + private.expose_secret().len() + 2);
-                pem.extend_from_slice(private.expose_secret().as_bytes());
+                    Zeroizing::new(Vec::with_capacity(certificate.len() + private.len() + 2));
+                pem.extend_from_slice(private.as_bytes());
                 pem.push(b'\n');
                 pem.extend_from_slice(certificate.as_bytes());
                 let unreadable = || {
@@ -286,5 +290,42 @@ impl fmt::Debug for TokenSource {
             )
             .field("refresh_slack", &self.inner.cache.slack())
             .finish_non_exhaustive()
+    }
+}
+
+/// A PEM text with literal `\n` (and `\r\n`) escapes turned into line breaks, as keys pasted
+/// through JSON or environment variables often arrive; in a buffer wiped when dropped.
+fn unescaped_pem(text: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("\\r\\n") {
+            out.push('\n');
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("\\n") {
+            out.push('\n');
+            rest = after;
+        } else {
+            out.push('\\');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_escapes_become_line_breaks() {
+        assert_eq!(
+            unescaped_pem("-----BEGIN X-----\\nAAA\\r\\nBBB\\n-----END X-----\\").as_str(),
+            "-----BEGIN X-----\nAAA\nBBB\n-----END X-----\\"
+        );
+        assert_eq!(unescaped_pem("a\nb").as_str(), "a\nb");
     }
 }

@@ -11,6 +11,11 @@ use serde_json::Value;
 /// How long a token is trusted when neither `expires_in` nor a JWT `exp` says.
 pub(crate) const UNKNOWN_LIFETIME: ChronoDuration = ChronoDuration::minutes(5);
 
+/// The lifetime taken for an `expires_in` of zero or less: a server answering `expires_in: 0`
+/// would otherwise make every request fetch a token of its own. A token that really is
+/// expired is refused with 401, and then renewed once.
+pub(crate) const MIN_EXPIRES_IN_SECS: i64 = 30;
+
 /// An OAuth access token with what is known about it.
 ///
 /// Cheap to clone. `Debug` never shows the token; use [`AccessToken::secret`] and
@@ -51,7 +56,10 @@ impl AccessToken {
     ) -> Self {
         let claims = jwt_claims(secret.expose_secret());
         let expires_at = expires_in
-            .and_then(|s| now.checked_add_signed(ChronoDuration::try_seconds(s.max(0))?))
+            .and_then(|s| {
+                let s = if s <= 0 { MIN_EXPIRES_IN_SECS } else { s };
+                now.checked_add_signed(ChronoDuration::try_seconds(s)?)
+            })
             .or_else(|| {
                 let exp = claims.as_ref()?.get("exp")?.as_i64()?;
                 DateTime::from_timestamp(exp, 0)
@@ -266,6 +274,19 @@ mod tests {
             panic!()
         };
         assert!(t.expires_at().is_none() || t.expires_at() > Some(now));
+
+        for body in [
+            &br#"{"access_token":"x","expires_in":0}"#[..],
+            br#"{"access_token":"x","expires_in":-5}"#,
+        ] {
+            let Ok(t) = parse_token_response(body, now) else {
+                panic!()
+            };
+            assert_eq!(
+                t.expires_at(),
+                Some(now + ChronoDuration::seconds(MIN_EXPIRES_IN_SECS))
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,21 @@ pub async fn retrieve(
     req: &PlanRequest,
     opts: &RetrieveOptions,
 ) -> Result<Retrieved> {
+    crate::http::within_deadline(
+        opts.wait.timeout,
+        "retrieving the credentials",
+        retrieve_unbounded(cf, org, space, req, opts),
+    )
+    .await
+}
+
+async fn retrieve_unbounded(
+    cf: &CloudFoundry,
+    org: &str,
+    space: &str,
+    req: &PlanRequest,
+    opts: &RetrieveOptions,
+) -> Result<Retrieved> {
     let space = cf.find_space(org, space).await?;
     retrieve_in(cf, &space, req, opts).await
 }
@@ -44,6 +59,20 @@ pub async fn retrieve(
 /// - `CreateInstance` / `CreateCredentials`: get-or-create, only with
 ///   [`RetrieveOptions::create`]; otherwise a missing one is [`Error::NotFound`].
 pub async fn retrieve_in(
+    cf: &CloudFoundry,
+    space: &Space,
+    req: &PlanRequest,
+    opts: &RetrieveOptions,
+) -> Result<Retrieved> {
+    crate::http::within_deadline(
+        opts.wait.timeout,
+        "retrieving the credentials",
+        retrieve_in_unbounded(cf, space, req, opts),
+    )
+    .await
+}
+
+async fn retrieve_in_unbounded(
     cf: &CloudFoundry,
     space: &Space,
     req: &PlanRequest,

@@ -28,7 +28,8 @@ use crate::wait::{Progress, WaitOptions};
 pub struct RetrieveOptions {
     /// Create what the plan says is missing (`false`: only find, and report what is missing).
     pub create: bool,
-    /// Deadline and progress for every wait on the platform.
+    /// Deadline and progress: the timeout bounds the whole journey (every request, retry and
+    /// wait on the platform), and each wait.
     pub wait: WaitOptions,
 }
 
@@ -49,7 +50,8 @@ impl RetrieveOptions {
         self
     }
 
-    /// Sets the deadline for each wait.
+    /// Sets the deadline for the whole journey: every request is cut to the time left, no retry
+    /// waits past it, and when it passes the journey ends with [`crate::Error::Timeout`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.wait.timeout = timeout;
         self

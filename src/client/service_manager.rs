@@ -51,6 +51,19 @@ pub async fn retrieve(
     req: &PlanRequest,
     opts: &RetrieveOptions,
 ) -> Result<Retrieved> {
+    crate::http::within_deadline(
+        opts.wait.timeout,
+        "retrieving the credentials",
+        retrieve_unbounded(sm, req, opts),
+    )
+    .await
+}
+
+async fn retrieve_unbounded(
+    sm: &ServiceManager,
+    req: &PlanRequest,
+    opts: &RetrieveOptions,
+) -> Result<Retrieved> {
     let plan = checked_plan(req)?;
     let mut run = Run::new(sm, req, opts);
     if let Some(Step::UseGenerated {
@@ -73,6 +86,20 @@ pub async fn retrieve(
 /// request. The instance's name is taken from the binding (`service_instance_name`), else from
 /// the request.
 pub async fn retrieve_by_instance_id(
+    sm: &ServiceManager,
+    req: &PlanRequest,
+    instance_id: &InstanceId,
+    opts: &RetrieveOptions,
+) -> Result<Retrieved> {
+    crate::http::within_deadline(
+        opts.wait.timeout,
+        "retrieving the credentials",
+        retrieve_by_instance_id_unbounded(sm, req, instance_id, opts),
+    )
+    .await
+}
+
+async fn retrieve_by_instance_id_unbounded(
     sm: &ServiceManager,
     req: &PlanRequest,
     instance_id: &InstanceId,

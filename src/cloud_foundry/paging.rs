@@ -10,9 +10,11 @@ use url::Url;
 use super::CloudFoundry;
 use super::types::{Paginated, Pagination};
 use crate::error::{Error, Result};
-use crate::http::sanitize_url;
+use crate::http::{Request, sanitize_url};
+use crate::service_manager::paging::{LIST_LIMITS, ListBudget, ListLimits};
 
-/// Most pages one list may have before the answer is taken as a loop.
+/// Most pages one list may have before the answer is taken as a loop (also
+/// [`LIST_LIMITS`]`.pages`, which [`Pages`] applies with the item and byte limits).
 pub const MAX_PAGES: usize = 10_000;
 
 /// A list URL: `base` joined with `path`, with each filter's values encoded for Cloud Controller
@@ -123,6 +125,8 @@ pub struct Pages<'a, T> {
     cf: &'a CloudFoundry,
     next: Option<Url>,
     visited: HashSet<String>,
+    budget: ListBudget,
+    limits: ListLimits,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -135,6 +139,8 @@ impl<'a, T: DeserializeOwned> Pages<'a, T> {
             cf,
             next: Some(first),
             visited,
+            budget: ListBudget::default(),
+            limits: LIST_LIMITS,
             _item: PhantomData,
         }
     }
@@ -144,7 +150,15 @@ impl<'a, T: DeserializeOwned> Pages<'a, T> {
         let Some(url) = self.next.take() else {
             return Ok(None);
         };
-        let page: Paginated<T> = self.cf.get_json(url).await?;
+        let what = url.path().to_owned();
+        let response = self.cf.send(Request::get(url)).await?;
+        let page: Paginated<T> = response.json()?;
+        self.budget.count(
+            &what,
+            page.resources.len(),
+            response.body().len(),
+            &self.limits,
+        )?;
         self.next = next_page_url(self.cf.api_url(), &page.pagination, &mut self.visited)?;
         Ok(Some(page.resources))
     }

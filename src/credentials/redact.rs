@@ -1,5 +1,9 @@
 //! Replacing secrets in JSON documents before they are shown.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde_json::{Map, Value};
 
 /// The text that stands in for a secret.
@@ -7,19 +11,73 @@ pub const REDACTED: &str = "[REDACTED]";
 
 /// Whether a field of this name holds a secret.
 ///
-/// Known names (`clientsecret`, `key`, `password`, …) and any name containing `secret`,
-/// `password` or `private`, or ending in `token`, count; so do PEM private keys whatever
+/// Known names (`clientsecret`, `key`, `password`, `auth`, `hmac`, …) and any name containing
+/// `secret`, `password`, `passwd`, `private`, `apikey`, `sslkey`, `hmac`, `credential` or
+/// `authorization`, or ending in `token`, `key` (`api_key`, `tls.key`, `sslkey`; not
+/// `verificationkey` or a public key), `pwd` or `auth`, count; so do PEM private keys whatever
 /// their field is called (see [`looks_like_private_key`]).
 pub fn is_secret_field(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
+    let squeezed: String = n.chars().filter(char::is_ascii_alphanumeric).collect();
     matches!(
         n.as_str(),
         "key" | "clientsecret" | "client_secret" | "password" | "passcode" | "pin" | "credential"
-    ) || n.contains("secret")
-        || n.contains("password")
-        || n.contains("private")
-        || n.ends_with("token")
-        || n.ends_with("_key") && !n.contains("public") && !n.contains("verification")
+    ) || [
+        "secret", "password", "passwd", "private", "apikey", "sslkey", "hmac",
+    ]
+    .iter()
+    .any(|w| squeezed.contains(w))
+        || squeezed.contains("authorization")
+        || squeezed.contains("connectionstring")
+        || squeezed.ends_with("token")
+        || squeezed.ends_with("pwd")
+        || squeezed.ends_with("auth")
+        || squeezed.ends_with("key")
+            && !squeezed.contains("public")
+            && !squeezed.contains("verification")
+}
+
+/// Text with the secrets that can be recognised inside it replaced by `[REDACTED]`: the user
+/// info of URLs (`postgres://user:pass@host`), secret-looking query parameters and
+/// connection-string parts (`?password=…`, `;Password=…;`, `sslkey=…`, `AccountKey=…`), and
+/// the credentials after `Basic` / `Bearer`. Borrowed when nothing was found.
+pub(crate) fn redact_text(text: &str) -> Cow<'_, str> {
+    static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#@\s]*@").expect("valid pattern")
+    });
+    static PAIR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)((?:^|[^a-z0-9_.\-])[a-z0-9_.\-]*(?:secret|passw(?:or)?d|pwd|token|apikey|api[_\-.]key|key|hmac|credential|signature|sig|auth)[a-z0-9_.\-]*\s*(?:=|:\s)\s*)("[^"]*"|'[^']*'|[^;&,\s"'}\]]+)"#,
+        )
+        .expect("valid pattern")
+    });
+    static SCHEME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(Basic|Bearer|Digest|basic|bearer|BASIC|BEARER)\s+([A-Za-z0-9+/=._~\-]{6,})")
+            .expect("valid pattern")
+    });
+    let mut out = Cow::Borrowed(text);
+    if USERINFO.is_match(&out) {
+        out = Cow::Owned(USERINFO.replace_all(&out, "${1}[REDACTED]@").into_owned());
+    }
+    if SCHEME.is_match(&out) {
+        // Credentials, not words: "Basic plan" stays, "Basic dTpw" goes.
+        let replaced = SCHEME.replace_all(&out, |c: &regex::Captures<'_>| {
+            let credential = &c[2];
+            let word = credential.chars().all(|ch| ch.is_ascii_lowercase())
+                || credential.chars().all(|ch| ch.is_ascii_alphabetic())
+                    && credential.chars().skip(1).all(|ch| ch.is_ascii_lowercase());
+            if word {
+                c[0].to_owned()
+            } else {
+                format!("{} [REDACTED]", &c[1])
+            }
+        });
+        out = Cow::Owned(replaced.into_owned());
+    }
+    if PAIR.is_match(&out) {
+        out = Cow::Owned(PAIR.replace_all(&out, "${1}[REDACTED]").into_owned());
+    }
+    out
 }
 
 /// Whether a string value is a PEM private key.
@@ -52,7 +110,7 @@ fn redact_string(s: &str) -> Value {
             _ => Value::String(REDACTED.into()),
         }
     } else {
-        Value::String(s.to_owned())
+        Value::String(redact_text(s).into_owned())
     }
 }
 
@@ -86,6 +144,18 @@ fn redact_all(value: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_loses_user_info_and_secret_query_parts() {
+        assert_eq!(
+            redact_text("jdbc:postgresql://db:5432/x?user=u&password=hunter2&ssl=true"),
+            "jdbc:postgresql://db:5432/x?user=u&password=[REDACTED]&ssl=true"
+        );
+        assert_eq!(
+            redact_text("https://me:pw@h.example/x"),
+            "https://[REDACTED]@h.example/x"
+        );
+    }
     use serde_json::json;
 
     #[test]
@@ -132,5 +202,77 @@ mod tests {
             "JSON held in a string keeps what is not secret"
         );
         assert!(shown.contains("\"key\":null"));
+    }
+
+    #[test]
+    fn secrets_inside_strings_and_under_wider_names() {
+        let doc = json!({
+            "uri": "postgres://admin:S1@db.example:5432/x",
+            "jdbcUrl": "jdbc:postgresql://db:5432/x?user=u&password=S2&sslmode=require",
+            "apikey": "S3",
+            "sslkey": "S4",
+            "tls.key": "S5",
+            "auth": "Basic UzY6UzY=",
+            "header": "Authorization: Bearer S7abcdef",
+            "hmac": {"value": "S8"},
+            "conn": "Server=tcp:x.example,1433;User ID=u;Password=S9;Encrypt=True",
+            "azure": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=S10==;EndpointSuffix=x",
+            "redis": "rediss://:S11@cache.example:6380",
+            "note": "visible",
+            "plan": "Basic plan, see https://auth.example.com:8443/x",
+            "url": "https://api.example/v1?page=2"
+        });
+        let shown = redact_value(&doc).to_string();
+        for secret in [
+            "S1", "S2", "S3", "S4", "S5", "UzY6UzY", "S7abcdef", "S8", "S9", "S10", "S11",
+        ] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+        for kept in [
+            "visible",
+            "Basic plan",
+            "auth.example.com:8443",
+            "sslmode=require",
+            "https://api.example/v1?page=2",
+            "db.example",
+            "Encrypt=True",
+        ] {
+            assert!(shown.contains(kept), "{kept} lost in {shown}");
+        }
+        for name in [
+            "apikey",
+            "api_key",
+            "sslkey",
+            "tls.key",
+            "hmac",
+            "auth",
+            "AccountKey",
+            "db_pwd",
+        ] {
+            assert!(is_secret_field(name), "{name}");
+        }
+        for name in [
+            "verificationkey",
+            "public_key",
+            "authorities",
+            "tokenurl",
+            "url",
+        ] {
+            assert!(!is_secret_field(name), "{name}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn redact_text_never_panics_and_hides_planted_passwords(
+            prefix in "[ -~]{0,40}", secret in "[A-Za-z0-9]{6,20}"
+        ) {
+            let text = format!("{prefix} postgres://u:{secret}@h/x ?password={secret}");
+            let shown = redact_text(&text);
+            let in_url = format!(":{secret}@");
+            let in_query = format!("password={secret}");
+            proptest::prop_assert!(!shown.contains(&in_url));
+            proptest::prop_assert!(!shown.contains(&in_query));
+        }
     }
 }

@@ -372,8 +372,11 @@ impl fmt::Debug for ServiceKey {
             .field("layout", &self.layout)
             .field("client_id", &self.client_id)
             .field("auth", &self.auth)
-            .field("token_url", &self.token_url().as_str())
-            .field("api_url", &self.api_url.as_ref().map(Url::as_str))
+            .field("token_url", &crate::http::sanitize_url(&self.token_url()))
+            .field(
+                "api_url",
+                &self.api_url.as_ref().map(crate::http::sanitize_url),
+            )
             .field("credential_type", &self.credential_type)
             .field("identity_zone", &self.identity_zone)
             .finish_non_exhaustive()

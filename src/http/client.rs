@@ -28,8 +28,9 @@ pub const CORRELATION_HEADER: &str = "X-CorrelationID";
 /// [`HttpClientBuilder::user_agent_suffix`]).
 pub const USER_AGENT_BASE: &str = concat!("calm-credentials/", env!("CARGO_PKG_VERSION"));
 
-/// The largest response body read; larger answers fail rather than exhaust memory.
-const MAX_BODY: usize = 32 * 1024 * 1024;
+/// The largest response body read by default; larger answers fail with
+/// [`Error::AnswerTooLarge`] rather than exhaust memory.
+pub const DEFAULT_MAX_ANSWER: usize = 32 * 1024 * 1024;
 
 /// The most same-host redirects followed for one API request.
 const MAX_REDIRECTS: usize = 10;
@@ -76,18 +77,21 @@ struct Settings {
     request_timeout: Duration,
     retry: RetryPolicy,
     user_agent: String,
+    max_answer: usize,
 }
 
 /// Builds an [`HttpClient`] with non-default settings.
 ///
 /// Defaults: connect timeout 10 s, request timeout 60 s (whole request, body included),
-/// [`RetryPolicy::default`] (4 attempts), no `User-Agent` suffix.
+/// [`RetryPolicy::default`] (4 attempts), no `User-Agent` suffix, answers up to
+/// [`DEFAULT_MAX_ANSWER`] bytes.
 #[derive(Debug, Clone)]
 pub struct HttpClientBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
     retry: RetryPolicy,
     user_agent_suffix: Option<String>,
+    max_answer: usize,
 }
 
 impl Default for HttpClientBuilder {
@@ -97,6 +101,7 @@ impl Default for HttpClientBuilder {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             user_agent_suffix: None,
+            max_answer: DEFAULT_MAX_ANSWER,
         }
     }
 }
@@ -111,6 +116,13 @@ impl HttpClientBuilder {
     /// How long one attempt may take in all, from sending to the last byte of the body.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// The largest answer body read, in bytes; a larger one fails with
+    /// [`Error::AnswerTooLarge`] without being used.
+    pub fn max_answer_size(mut self, bytes: usize) -> Self {
+        self.max_answer = bytes;
         self
     }
 
@@ -157,6 +169,7 @@ impl HttpClientBuilder {
             request_timeout: self.request_timeout,
             retry: self.retry,
             user_agent,
+            max_answer: self.max_answer,
         };
         let sent = Arc::new(AtomicU64::new(0));
         let redirects = Arc::clone(&sent);
@@ -240,6 +253,7 @@ impl fmt::Debug for HttpClient {
             .field("request_timeout", &self.inner.settings.request_timeout)
             .field("retry", &self.inner.settings.retry)
             .field("user_agent", &self.inner.settings.user_agent)
+            .field("max_answer", &self.inner.settings.max_answer)
             .field("requests_sent", &self.request_count())
             .finish()
     }
@@ -382,7 +396,7 @@ impl HttpClient {
             } else {
                 None
             };
-            return Err(Error::from(api_error(ErrorContext {
+            let mut error = api_error(ErrorContext {
                 method: request.method.as_str(),
                 url: sanitize_url(&request.url),
                 status: exchange.status,
@@ -392,7 +406,18 @@ impl HttpClient {
                 router_error,
                 correlation_id: &correlation_id,
                 warnings: super::response::cf_warnings(&exchange.headers),
-            })));
+            });
+            if let Some(token) = &token {
+                // A server that echoes the request must not put the bearer token in the error.
+                let secrets = [token.secret().expose_secret()];
+                for text in [&mut error.code, &mut error.message, &mut error.body_excerpt]
+                    .into_iter()
+                    .flatten()
+                {
+                    *text = super::wire_error::scrub(text, &secrets);
+                }
+            }
+            return Err(Error::from(error));
         }
     }
 
@@ -434,6 +459,10 @@ impl HttpClient {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            let time_left = super::deadline::time_left();
+            if time_left.is_some_and(|left| left.is_zero()) {
+                return Err(deadline_passed(&call, attempt - 1));
+            }
             let span = tracing::debug_span!(
                 "http",
                 method = call.method.as_str(),
@@ -445,7 +474,28 @@ impl HttpClient {
             );
             let builder = self.prepare(client, &call);
             self.inner.sent.fetch_add(1, Ordering::Relaxed);
-            let result = read_whole(builder).instrument(span.clone()).await;
+            let read = read_whole(builder, self.inner.settings.max_answer).instrument(span.clone());
+            let result = match time_left {
+                // The caller's deadline cuts this attempt short; no retry after it.
+                Some(left) => match tokio::time::timeout(left, read).await {
+                    Ok(result) => result,
+                    Err(_) => return Err(deadline_passed(&call, attempt)),
+                },
+                None => read.await,
+            };
+            let result = match result {
+                Ok(exchange) => Ok(exchange),
+                Err(AttemptError::Http(e)) => Err(e),
+                Err(AttemptError::TooLarge) => {
+                    tracing::debug!(parent: &span, limit = self.inner.settings.max_answer, "answer too large");
+                    return Err(Error::AnswerTooLarge {
+                        method: call.method.as_str().to_owned(),
+                        url: sanitize_url(call.url),
+                        limit: self.inner.settings.max_answer as u64,
+                        correlation_id: call.correlation_id.to_owned(),
+                    });
+                }
+            };
             let (outcome, failure) = match result {
                 Ok(exchange) => {
                     span.record("status", exchange.status);
@@ -486,6 +536,14 @@ impl HttpClient {
                     Utc::now(),
                     rand::random::<f64>(),
                 )
+            };
+            // A retry whose wait would end past the caller's deadline is not made.
+            let decision = match (decision, super::deadline::time_left()) {
+                (RetryDecision::RetryAfter(wait), Some(left)) if wait >= left => {
+                    tracing::debug!(parent: &span, "the next attempt would start past the deadline");
+                    RetryDecision::Stop
+                }
+                (decision, _) => decision,
             };
             match decision {
                 RetryDecision::RetryAfter(wait) => {
@@ -544,21 +602,44 @@ impl HttpClient {
     }
 }
 
-/// Sends and reads the whole body (bounded by [`MAX_BODY`]).
+/// Why an attempt brought no usable answer.
+enum AttemptError {
+    Http(reqwest::Error),
+    /// The body is longer than the limit (by `Content-Length` or by what arrived).
+    TooLarge,
+}
+
+impl From<reqwest::Error> for AttemptError {
+    fn from(e: reqwest::Error) -> Self {
+        AttemptError::Http(e)
+    }
+}
+
+/// The error for a deadline that passed before or during attempt `attempt`.
+fn deadline_passed(call: &Call<'_>, attempts: u32) -> Error {
+    super::deadline::passed(
+        &format!("{} {}", call.method.as_str(), sanitize_url(call.url)),
+        super::deadline::elapsed(),
+        &format!("the caller's deadline passed during or after attempt {attempts}"),
+    )
+}
+
+/// Sends and reads the whole body, refusing one longer than `limit` bytes without reading on.
 async fn read_whole(
     builder: reqwest::RequestBuilder,
-) -> std::result::Result<Exchange, reqwest::Error> {
+    limit: usize,
+) -> std::result::Result<Exchange, AttemptError> {
     let mut response = builder.send().await?;
     let status = response.status().as_u16();
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(AttemptError::TooLarge);
+    }
     let headers = response.headers().clone();
     let url = response.url().clone();
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_BODY {
-            // Keep what fits: error parsing shortens it anyway, and a 2xx this large is not
-            // something this crate expects.
-            body.extend_from_slice(&chunk[..MAX_BODY - body.len()]);
-            break;
+        if body.len() + chunk.len() > limit {
+            return Err(AttemptError::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }

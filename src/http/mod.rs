@@ -5,10 +5,13 @@
 //! - [`Request`] / [`Response`]: one logical request and its successful answer.
 //! - [`RetryPolicy`]: a pure decision over each attempt's outcome, with [`parse_retry_after`]
 //!   for every `Retry-After` form the platform sends.
+//! - [`within_deadline`]: a deadline for a whole call: every attempt made inside it is cut to
+//!   the time left, and no retry waits past it.
 //! - [`check_url`] / [`sanitize_url`]: https only (plain http only to loopback), and URLs shown
 //!   without query or user info.
 
 mod client;
+mod deadline;
 mod request;
 mod response;
 mod retry;
@@ -18,6 +21,7 @@ pub(crate) mod wire_error;
 
 pub(crate) use client::{Call, Credentials, Exchange};
 pub use client::{HttpClient, HttpClientBuilder};
+pub(crate) use deadline::within_deadline;
 pub use request::{Method, Request};
 pub use response::Response;
 pub use retry::RetryPolicy;

@@ -6,9 +6,10 @@ use crate::error::{Error, Result};
 
 /// Refuses a URL before anything is sent to it.
 ///
-/// Allowed: `https://` to any host, and plain `http://` only to loopback (`127.0.0.0/8`, `::1`,
-/// `localhost`), so tests and the simulator work without TLS while real credentials never travel
-/// in clear text. URLs with user info (`https://user:pass@host`) are refused too.
+/// Allowed: `https://` to any host, and plain `http://` only to a literal loopback address
+/// (`127.0.0.0/8`, `::1`), so tests and the simulator work without TLS while real credentials
+/// never travel in clear text. `http://localhost` is refused: the name goes through the
+/// resolver (`/etc/hosts`, DNS), which may send it anywhere. URLs with user info (`https://user:pass@host`) are refused too.
 ///
 /// `field` names where the URL came from (`uaa.url`, `--api`), so the error says what to fix.
 pub fn check_url(url: &Url, field: &str) -> Result<()> {
@@ -31,7 +32,7 @@ pub fn check_url(url: &Url, field: &str) -> Result<()> {
         "https" => Ok(()),
         "http" if is_loopback(&host) => Ok(()),
         "http" => refuse(format!(
-            "`{}` uses plain http to a host that is not loopback; use https:// (plain http is only allowed to 127.0.0.1, ::1 or localhost)",
+            "`{}` uses plain http to a host that is not a loopback address; use https:// (plain http is only allowed to a literal 127.0.0.1 or [::1], not to a name such as localhost)",
             sanitize_url(url)
         )),
         other => refuse(format!(
@@ -41,12 +42,10 @@ pub fn check_url(url: &Url, field: &str) -> Result<()> {
     }
 }
 
+/// Literal loopback addresses only: a name is resolved by whatever the system's resolver says.
 fn is_loopback(host: &Host<&str>) -> bool {
     match host {
-        Host::Domain(d) => {
-            let d = d.trim_end_matches('.');
-            d.eq_ignore_ascii_case("localhost")
-        }
+        Host::Domain(_) => false,
         Host::Ipv4(ip) => ip.is_loopback(),
         Host::Ipv6(ip) => ip.is_loopback(),
     }
@@ -75,8 +74,10 @@ mod tests {
             ("http://127.0.0.1:1234/", true),
             ("http://127.8.9.1/", true),
             ("http://[::1]:80/", true),
-            ("http://localhost:8080/x", true),
-            ("http://LOCALHOST/", true),
+            ("http://localhost:8080/x", false),
+            ("http://LOCALHOST/", false),
+            ("https://localhost:8443/", true),
+            ("http://[::ffff:127.0.0.1]/", false),
             ("http://example.com/", false),
             ("http://10.0.0.1/", false),
             ("http://localhost.evil.com/", false),

@@ -96,6 +96,22 @@ pub(crate) fn shorten(s: &str, max: usize) -> String {
     }
 }
 
+/// `text` without any of `secrets` (as sent, form-encoded or percent-encoded) and without what
+/// [`redact_text`](crate::credentials::redact::redact_text) recognises as a secret.
+pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= 3) {
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let percent = form.replace('+', "%20");
+        for shape in [secret.to_string(), form, percent] {
+            if out.contains(&shape) {
+                out = out.replace(&shape, crate::credentials::redact::REDACTED);
+            }
+        }
+    }
+    crate::credentials::redact::redact_text(&out).into_owned()
+}
+
 /// Everything known about an error answer, for [`api_error`].
 pub(crate) struct ErrorContext<'a> {
     pub method: &'a str,

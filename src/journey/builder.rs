@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::CfSpace;
 use crate::client::{CredentialSummary, RetrieveOptions, Retrieved};
 use crate::error::Result;
+use crate::http::within_deadline;
 use crate::model::{InstanceId, Tenant};
 use crate::service_manager::ServiceManager;
 use crate::setup::{Environment, PlanRequest, Purpose};
@@ -47,7 +48,7 @@ impl Knobs {
 ///
 /// Defaults: the purpose's default instance name ([`Purpose::default_instance_name`]) and
 /// `<instance>-key` as the credential name, the offering `SAPCloudALMAPIs` with plan
-/// `standard`, find only (nothing is created), a ten-minute deadline for each wait, no
+/// `standard`, find only (nothing is created), a ten-minute deadline for the whole journey, no
 /// progress callback.
 ///
 /// ```no_run
@@ -142,7 +143,8 @@ impl<'a> CredentialsBuilder<'a> {
         self
     }
 
-    /// The longest wait on an asynchronous platform operation.
+    /// The deadline of the whole journey: every request is cut to the time left, no retry
+    /// waits past it, and passing it is [`Error::Timeout`](crate::Error::Timeout).
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.knobs.deadline(deadline);
         self
@@ -231,7 +233,7 @@ impl<'a> RotateBuilder<'a> {
         self
     }
 
-    /// The longest wait on an asynchronous platform operation.
+    /// The deadline of the whole journey (every request is cut to the time left).
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.knobs.deadline(deadline);
         self
@@ -272,7 +274,7 @@ impl<'a> RetireStaleBuilder<'a> {
         }
     }
 
-    /// The longest wait on an asynchronous platform operation.
+    /// The deadline of the whole journey (every request is cut to the time left).
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.knobs.deadline(deadline);
         self
@@ -299,12 +301,10 @@ impl<'a> IntoFuture for RetireStaleBuilder<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            crate::client::service_manager::retire_stale(
-                self.sm,
-                &self.instance,
-                &self.knobs.options,
-            )
-            .await
+            let opts = &self.knobs.options;
+            let journey =
+                crate::client::service_manager::retire_stale(self.sm, &self.instance, opts);
+            within_deadline(opts.wait.timeout, "retiring stale bindings", journey).await
         })
     }
 }
@@ -315,8 +315,9 @@ impl<'a> IntoFuture for RotateBuilder<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            crate::client::service_manager::rotate(self.sm, &self.request, &self.knobs.options)
-                .await
+            let opts = &self.knobs.options;
+            let journey = crate::client::service_manager::rotate(self.sm, &self.request, opts);
+            within_deadline(opts.wait.timeout, "rotating the binding", journey).await
         })
     }
 }

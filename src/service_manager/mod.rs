@@ -14,8 +14,8 @@
 mod bindings;
 mod instances;
 mod offerings;
-mod operations;
-mod paging;
+pub(crate) mod operations;
+pub(crate) mod paging;
 mod query;
 mod types;
 
@@ -32,6 +32,8 @@ pub(crate) use instances::NewInstance;
 pub(crate) use operations::Mutation;
 pub(crate) use paging::{ListFilter, Pager};
 pub(crate) use query::Query;
+#[cfg(test)]
+pub(crate) use types::Page;
 pub(crate) use types::{Binding, Instance, Plan, Readiness};
 
 use crate::auth::TokenSource;

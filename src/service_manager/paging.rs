@@ -2,7 +2,9 @@
 //!
 //! Each page's request is built fresh from the list's own parameters plus the current `token`,
 //! so the token is replaced, never appended (a client that appends re-reads page 2 forever).
-//! A token the server already sent stops the listing with an error instead of looping.
+//! A token the server already sent stops the listing with an error instead of looping, and so
+//! does a listing that grows past [`LIST_LIMITS`] (a server handing out a new token with every
+//! page would otherwise be followed forever).
 
 // A typed client of the whole API: the journeys use part of it, the contract tests the rest.
 #![allow(dead_code)]
@@ -18,6 +20,66 @@ use super::query::Query;
 use super::types::Page;
 use crate::error::{Error, Result};
 use crate::http::Request;
+
+/// How far one listing is followed before it is taken as endless and stopped with
+/// [`Error::ListingCutOff`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListLimits {
+    /// Most pages.
+    pub pages: u32,
+    /// Most items, over all pages.
+    pub items: u64,
+    /// Most body bytes, over all pages.
+    pub bytes: u64,
+}
+
+/// The limits every Service Manager and Cloud Foundry listing has: 1,000 pages, 25,000 items,
+/// 32 MiB of answers. A subaccount or space with more Cloud ALM instances and credentials than
+/// this does not exist in practice; a server that pages past it is broken or hostile.
+pub const LIST_LIMITS: ListLimits = ListLimits {
+    pages: 1_000,
+    items: 25_000,
+    bytes: 32 * 1024 * 1024,
+};
+
+/// What one listing has read so far, checked against [`ListLimits`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ListBudget {
+    pub(crate) pages: u32,
+    pub(crate) items: u64,
+    pub(crate) bytes: u64,
+}
+
+impl ListBudget {
+    /// Counts one page; fails when a limit is passed, saying where the listing stopped.
+    pub(crate) fn count(
+        &mut self,
+        what: &str,
+        items: usize,
+        bytes: usize,
+        limits: &ListLimits,
+    ) -> Result<()> {
+        self.pages += 1;
+        self.items += items as u64;
+        self.bytes += bytes as u64;
+        let reason = if self.pages > limits.pages {
+            format!("more than {} pages", limits.pages)
+        } else if self.items > limits.items {
+            format!("more than {} items", limits.items)
+        } else if self.bytes > limits.bytes {
+            format!("more than {} bytes of answers", limits.bytes)
+        } else {
+            return Ok(());
+        };
+        Err(Error::ListingCutOff {
+            what: what.to_owned(),
+            pages: self.pages,
+            items: self.items,
+            bytes: self.bytes,
+            reason,
+        })
+    }
+}
 
 /// What a list request asks for: field and label filters, page size, last operations.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -98,7 +160,8 @@ pub struct Pager<T> {
     next_token: Option<String>,
     seen: HashSet<String>,
     done: bool,
-    pages: u32,
+    budget: ListBudget,
+    limits: ListLimits,
     _items: PhantomData<fn() -> T>,
 }
 
@@ -111,7 +174,8 @@ impl<T: DeserializeOwned> Pager<T> {
             next_token: None,
             seen: HashSet::new(),
             done: filter.matches_nothing(),
-            pages: 0,
+            budget: ListBudget::default(),
+            limits: LIST_LIMITS,
             _items: PhantomData,
         }
     }
@@ -122,8 +186,17 @@ impl<T: DeserializeOwned> Pager<T> {
             return Ok(None);
         }
         let request = self.request()?;
-        let page: Page<T> = self.sm.send(request).await?.json()?;
-        self.pages += 1;
+        let response = self.sm.send(request).await?;
+        let page: Page<T> = response.json()?;
+        if let Err(e) = self.budget.count(
+            self.url.path(),
+            page.items.len(),
+            response.body().len(),
+            &self.limits,
+        ) {
+            self.done = true;
+            return Err(e);
+        }
         match page.token {
             Some(token) if !self.seen.insert(token.clone()) => {
                 self.done = true;
@@ -131,7 +204,7 @@ impl<T: DeserializeOwned> Pager<T> {
                     operation: format!("listing {}", self.url.path()),
                     message: format!(
                         "the server sent a paging token it had already sent (after {} pages); stopped instead of reading the same pages forever",
-                        self.pages
+                        self.budget.pages
                     ),
                     code: None,
                 });
@@ -153,7 +226,13 @@ impl<T: DeserializeOwned> Pager<T> {
 
     /// How many pages have been fetched.
     pub(crate) fn pages_fetched(&self) -> u32 {
-        self.pages
+        self.budget.pages
+    }
+
+    /// Other limits than [`LIST_LIMITS`] for this listing.
+    pub(crate) fn with_limits(mut self, limits: ListLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// This page's request: the list's parameters, plus exactly one `token` after the first.
@@ -175,5 +254,49 @@ fn clone_error(e: &Error) -> Error {
     match e {
         Error::Config { setting, reason } => Error::config(setting.clone(), reason.clone()),
         other => Error::config("the listing query", other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_stops_at_each_limit_and_says_where() {
+        let limits = ListLimits {
+            pages: 3,
+            items: 100,
+            bytes: 1000,
+        };
+        let mut b = ListBudget::default();
+        for _ in 0..3 {
+            b.count("/v1/x", 1, 1, &limits).unwrap();
+        }
+        let e = b.count("/v1/x", 1, 1, &limits).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ListingCutOff {
+                    pages: 4,
+                    items: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("/v1/x") && text.contains("more than 3 pages"),
+            "{text}"
+        );
+
+        let mut b = ListBudget::default();
+        let e = b.count("/v1/x", 101, 1, &limits).unwrap_err();
+        assert!(e.to_string().contains("more than 100 items"));
+        let mut b = ListBudget::default();
+        b.count("/v1/x", 1, 600, &limits).unwrap();
+        let e = b.count("/v1/x", 1, 600, &limits).unwrap_err();
+        assert!(e.to_string().contains("more than 1000 bytes"), "{e}");
+        assert!(!e.is_retryable());
     }
 }

@@ -11,6 +11,22 @@ use super::{CF_CLIENT_ID, CfCredentials, CfLogin, ConfigSource};
 use crate::error::{Error, Result};
 use crate::model::{OrgId, SpaceId};
 
+/// The environment variables a login reads (and no other).
+const ENV_VARS: [&str; 12] = [
+    "CF_API_URL",
+    "CF_USERNAME",
+    "CF_USER",
+    "CF_PASSWORD",
+    "CF_ORIGIN",
+    "CF_CLIENT_ID",
+    "CF_CLIENT_SECRET",
+    "CF_ACCESS_TOKEN",
+    "CF_REFRESH_TOKEN",
+    "CF_HOME",
+    "HOME",
+    "USERPROFILE",
+];
+
 /// One source's values; every field optional.
 #[derive(Debug, Clone, Default)]
 struct Layer {
@@ -136,6 +152,34 @@ impl Layer {
     }
 }
 
+impl std::fmt::Debug for CfLoginBuilder {
+    /// Which values are set, never a secret: passwords, client secrets and tokens show only
+    /// whether they are present.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |s: &Option<SecretString>| s.as_ref().map(|_| "[REDACTED]");
+        let show = |l: &Layer| {
+            format!(
+                "{{ api_url: {:?}, username: {:?}, password: {:?}, origin: {:?}, client_id: {:?}, client_secret: {:?}, access_token: {:?}, refresh_token: {:?}, org: {:?}, space: {:?} }}",
+                l.api_url,
+                l.username,
+                set(&l.password),
+                l.origin,
+                l.client_id,
+                set(&l.client_secret),
+                set(&l.access_token),
+                set(&l.refresh_token),
+                l.org,
+                l.space,
+            )
+        };
+        f.debug_struct("CfLoginBuilder")
+            .field("explicit", &format_args!("{}", show(&self.explicit)))
+            .field("env", &format_args!("{}", show(&self.env)))
+            .field("config_path", &self.config_path)
+            .finish()
+    }
+}
+
 /// Builds a [`CfLogin`] from explicit values over environment variables over the cf CLI's
 /// `config.json`.
 ///
@@ -149,10 +193,11 @@ impl Layer {
 /// Environment variables: `CF_API_URL`, `CF_USERNAME` (or `CF_USER`), `CF_PASSWORD`,
 /// `CF_ORIGIN`, `CF_CLIENT_ID`, `CF_CLIENT_SECRET`, `CF_ACCESS_TOKEN`, `CF_REFRESH_TOKEN`, and
 /// `CF_HOME` (where `.cf/config.json` is).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct CfLoginBuilder {
     explicit: Layer,
-    env: HashMap<String, String>,
+    /// Only the variables a login uses, secrets already in [`SecretString`]s.
+    env: Layer,
     config_path: Option<PathBuf>,
 }
 
@@ -213,11 +258,12 @@ impl CfLoginBuilder {
 
     /// Uses these environment variables (tests pass a map; nothing is read from the process).
     /// Also sets the `config.json` path from `CF_HOME`/`HOME` unless one was set.
+    /// Only the variables listed above are taken; the map is not kept.
     pub fn env(mut self, env: HashMap<String, String>) -> Self {
         if self.config_path.is_none() {
             self.config_path = default_config_path(&env);
         }
-        self.env = env;
+        self.env = Layer::from_env(&env);
         self
     }
 
@@ -228,8 +274,18 @@ impl CfLoginBuilder {
     }
 
     /// Uses the process environment and the default `config.json` location.
+    ///
+    /// Reads only the variables a login uses, one by one: other variables are never looked at,
+    /// and a value that is not UTF-8 is taken as unset instead of failing.
     pub fn process_environment(self) -> Self {
-        self.env(std::env::vars().collect())
+        let env = ENV_VARS
+            .iter()
+            .filter_map(|name| {
+                let value = std::env::var_os(name)?.into_string().ok()?;
+                Some(((*name).to_owned(), value))
+            })
+            .collect();
+        self.env(env)
     }
 
     /// Merges the sources and checks that there is an API URL and a complete grant.
@@ -238,7 +294,7 @@ impl CfLoginBuilder {
             Some(path) => CfConfigFile::read(path)?,
             None => None,
         };
-        let env = Layer::from_env(&self.env);
+        let env = self.env.clone();
         let explicit_grant = self.explicit.grant().is_some();
         let upper_api = self.explicit.api_url.clone().or(env.api_url.clone());
         let upper = self.explicit.over(env);
@@ -428,10 +484,24 @@ mod tests {
             .config_file(None)
             .build()
             .unwrap();
+        let mut everything = env(&[
+            ("CF_API_URL", "https://api.example"),
+            ("CF_PASSWORD", "hunter7-pw"),
+            ("CF_CLIENT_SECRET", "hunter8-secret"),
+            ("CF_REFRESH_TOKEN", "hunter9-refresh"),
+            ("CF_ACCESS_TOKEN", "hunter10-access"),
+        ]);
+        everything.insert("UNRELATED_SECRET".into(), "leak-me-not".into());
+        let builder = CfLogin::builder().env(everything).config_file(None);
         let text = format!(
-            "{login:?} {:?}",
+            "{login:?} {:?} {builder:?}",
             CfLogin::builder().password("u", "hunter6".into())
         );
+        assert!(
+            !text.contains("leak-me-not") && !text.contains("UNRELATED"),
+            "{text}"
+        );
+        assert!(text.contains("https://api.example"), "{text}");
         assert!(!text.contains("hunter"), "{text}");
         match login.credentials {
             CfCredentials::ClientCredentials { client_secret, .. } => {

@@ -46,14 +46,16 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.source)?;
+        // Entry and file names come from the file system: shown without control characters.
+        use crate::error::printable;
+        write!(f, "{}", printable(&self.source.to_string()))?;
         if let Some(e) = &self.entry {
-            write!(f, ": `{e}`")?;
+            write!(f, ": `{}`", printable(e))?;
         }
         if let Some(field) = &self.field {
-            write!(f, ": `{field}`")?;
+            write!(f, ": `{}`", printable(field))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", printable(&self.message))
     }
 }
 

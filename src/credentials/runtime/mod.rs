@@ -52,9 +52,15 @@
 //! - **`XSENV_PARSE_ALL_JSON`** enables parsing of any JSON file content only for the exact value
 //!   `true`, as in xsenv; but a legacy `tags` file is always read as a JSON array (xsenv splits it
 //!   into single characters for any other non-empty value).
-//! - **Symlinks.** A symlink to a binding directory under `SERVICE_BINDING_ROOT` is followed
-//!   (xsenv skips it); Kubernetes' `..data` / `..<timestamp>` directories are never taken for
-//!   bindings or legacy instances (xsenv's legacy reader does so on a servicebinding.io root).
+//! - **Symlinks.** A symlink is followed only when its target stays under the root: Kubernetes'
+//!   `key -> ..data/key -> ..<timestamp>/key` links are read, a link to a file or directory
+//!   outside the root (`/proc/self/environ`, another volume) is left out with a [`Problem`].
+//!   Kubernetes' `..data` / `..<timestamp>` directories are never taken for bindings or legacy
+//!   instances (xsenv's legacy reader does so on a servicebinding.io root).
+//! - **Only regular files, of bounded size.** A FIFO, device or socket is never opened; a file
+//!   of a binding or instance directory is read up to 1 MiB, the `VCAP_SERVICES_FILE_PATH` file
+//!   up to 16 MiB; anything else is a [`Problem`] (or the source's failure), never a hang or an
+//!   exhausted memory.
 //! - **The operator's `secretRootKey` format** (one file holding all values as one JSON object,
 //!   no `type` file) is read; xsenv skips it.
 //! - **Problems are reported, not swallowed**: a `.metadata` entry that names a missing file, a

@@ -25,9 +25,9 @@ pub(super) fn redact_field(key: &str, value: &Value) -> Value {
             Ok(mut u) if u.password().is_some() => {
                 // Cannot fail for a URL that already has a password.
                 let _ = u.set_password(Some(REDACTED));
-                Value::String(u.to_string())
+                Value::String(crate::credentials::redact::redact_text(u.as_str()).into_owned())
             }
-            _ => value.clone(),
+            _ => Value::String(crate::credentials::redact::redact_text(s).into_owned()),
         },
         Value::Object(_) | Value::Array(_) => redact_deep(value),
         other => other.clone(),

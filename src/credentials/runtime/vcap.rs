@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::environment::Environment;
-use super::files::read_text;
+use super::files::{MAX_VCAP_FILE, read_text};
 use super::listing::{Listing, Problem, SourceOutcome};
 use super::service::{BindingFormat, Service};
 use super::source::{Source, SourceKind};
@@ -32,7 +32,7 @@ pub(super) fn read(env: &Environment, listing: &mut Listing) {
 /// The file named by `VCAP_SERVICES_FILE_PATH`; `VCAP_SERVICES` is then not read even when set.
 fn read_file(path: &str, var_set: bool, listing: &mut Listing) {
     let source = Source::new(SourceKind::VcapServicesFile, path);
-    match read_text(Path::new(path)) {
+    match read_text(Path::new(path), MAX_VCAP_FILE) {
         Ok(text) => parse(&text, &source, listing),
         Err(e) => {
             let also = if var_set {
