@@ -19,6 +19,7 @@
 //! | [`cloud_foundry`] | the Cloud Foundry v3 API (legacy path) |
 //! | [`client`] | the journeys: retrieve (find or create), discover, list, rotate |
 //! | [`wait`] | deadlines, backoff and progress events for asynchronous platform operations |
+//! | [`fleet`] | many credentials at once: the fleet manifest, per-client rate limiting within SAP's limits |
 //! | [`error`] | the one [`Error`] type |
 //! | `simulator` (feature `simulator`) | loopback stand-in for the token server, Service Manager and Cloud Foundry API |
 //!
@@ -54,6 +55,7 @@ pub mod client;
 pub mod cloud_foundry;
 pub mod credentials;
 pub mod error;
+pub mod fleet;
 pub mod http;
 pub mod model;
 pub mod service_manager;

@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::auth::TokenSource;
 use crate::error::{Error, Result};
+use crate::fleet::{ClientLimiter, RateLimiters, Scopes};
 
 use super::request::{Method, Request};
 use super::response::Response;
@@ -64,6 +65,7 @@ struct Inner {
     token: reqwest::Client,
     settings: Settings,
     sent: Arc<AtomicU64>,
+    limiters: Option<RateLimiters>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +86,7 @@ pub struct HttpClientBuilder {
     request_timeout: Duration,
     retry: RetryPolicy,
     user_agent_suffix: Option<String>,
+    limiters: Option<RateLimiters>,
 }
 
 impl Default for HttpClientBuilder {
@@ -93,6 +96,7 @@ impl Default for HttpClientBuilder {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             user_agent_suffix: None,
+            limiters: None,
         }
     }
 }
@@ -121,6 +125,14 @@ impl HttpClientBuilder {
     pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
         let suffix = suffix.into();
         self.user_agent_suffix = (!suffix.trim().is_empty()).then(|| suffix.trim().to_owned());
+        self
+    }
+
+    /// Keeps every Service Manager request to the limits of its OAuth client: before each
+    /// attempt it waits for that client's limiter in `limiters`, and a 429 pauses all of that
+    /// client's requests (see [`crate::fleet`]). Off by default.
+    pub fn rate_limiters(mut self, limiters: RateLimiters) -> Self {
+        self.limiters = Some(limiters);
         self
     }
 
@@ -180,6 +192,7 @@ impl HttpClientBuilder {
                 token,
                 settings,
                 sent,
+                limiters: self.limiters,
             }),
         })
     }
@@ -318,8 +331,9 @@ impl HttpClient {
                 Some(t) => Credentials::Bearer(t.secret()),
                 None => Credentials::None,
             };
+            let gate = self.gate(&request, auth, token.as_ref());
             let exchange = self
-                .exchange(
+                .exchange_gated(
                     &self.inner.api,
                     Call {
                         method: request.method,
@@ -331,6 +345,7 @@ impl HttpClient {
                         json: request.body.as_ref(),
                         headers: &request.headers,
                     },
+                    gate.as_ref(),
                 )
                 .await?;
             if exchange.status == 401
@@ -395,12 +410,39 @@ impl HttpClient {
             .map_err(|e| client_build_error("mutual TLS client", &e))
     }
 
+    /// The rate limiter an API request waits for: its client's, when limiters are attached and
+    /// the request counts against a Service Manager limit.
+    fn gate(
+        &self,
+        request: &Request,
+        auth: Option<&TokenSource>,
+        token: Option<&crate::auth::AccessToken>,
+    ) -> Option<(ClientLimiter, Scopes)> {
+        let limiters = self.inner.limiters.as_ref()?;
+        let scopes = Scopes::of(request.method, request.url.path());
+        if scopes.is_empty() {
+            return None;
+        }
+        Some((limiters.for_token(token?, auth?), scopes))
+    }
+
     /// Carries out one logical call with `client`, retrying per the policy, and returns the
     /// final answer whatever its status. Fails only when no answer came.
     pub(crate) async fn exchange(
         &self,
         client: &reqwest::Client,
         call: Call<'_>,
+    ) -> Result<Exchange> {
+        self.exchange_gated(client, call, None).await
+    }
+
+    /// [`HttpClient::exchange`], each attempt first admitted by `gate` (and its 429s reported
+    /// to it).
+    async fn exchange_gated(
+        &self,
+        client: &reqwest::Client,
+        call: Call<'_>,
+        gate: Option<&(ClientLimiter, Scopes)>,
     ) -> Result<Exchange> {
         let policy = &self.inner.settings.retry;
         let host = call.url.host_str().unwrap_or("").to_owned();
@@ -416,6 +458,10 @@ impl HttpClient {
                 correlation_id = call.correlation_id,
                 status = tracing::field::Empty,
             );
+            let admission = match gate {
+                Some((limiter, scopes)) => Some(limiter.admit(*scopes).await),
+                None => None,
+            };
             let builder = self.prepare(client, &call);
             self.inner.sent.fetch_add(1, Ordering::Relaxed);
             let result = read_whole(builder).instrument(span.clone()).await;
@@ -425,6 +471,9 @@ impl HttpClient {
                     tracing::debug!(parent: &span, status = exchange.status, bytes = exchange.body.len(), "answered");
                     if (200..400).contains(&exchange.status) {
                         return Ok(exchange);
+                    }
+                    if let (429, Some(admission)) = (exchange.status, &admission) {
+                        admission.rate_limited(exchange.retry_after());
                     }
                     let retry_after = exchange
                         .headers
