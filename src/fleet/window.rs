@@ -18,12 +18,18 @@
 //! the others in its log).
 //!
 //! # Adaptive rule
-//! - On a 429 for a request sent after the last decrease, every limit the request counts
-//!   against is lowered to half of what it had in its window (at least 1): the server's real
-//!   limit is evidently below that count. 429s for requests sent before that decrease were
-//!   sent at the old rate and lower nothing.
-//! - After each full window (`per`) without a decrease, a lowered limit rises by a tenth of its
-//!   configured value (at least 1), up to the configured value.
+//! - On a 429 for a request sent after the last decrease, each limit the request counts
+//!   against remembers the count its window held (capped at its current maximum) as a
+//!   *ceiling* the server refused, and drops to half of it (at least 1). 429s for requests
+//!   sent before that decrease were sent at the old rate and lower nothing more.
+//! - Each full window without a 429 raises a lowered limit by a tenth of its configured value
+//!   (at least 1), but only up to its *plateau*, nine tenths of the ceiling: a server whose
+//!   real limit is lower than documented is then met just under that limit, without further
+//!   429s.
+//! - After 10 quiet windows at the plateau the ceiling is forgotten and the limit climbs on by
+//!   a tenth per quiet window up to its configured value (so a server that was only busy for a
+//!   while, or another program using the same client for a while, costs one probe 429 now
+//!   and then).
 //! - Every 429 pauses all requests of the client until its `Retry-After` (or the default pause
 //!   when there is none), capped at the longest allowed pause.
 
@@ -34,11 +40,20 @@ use tokio::time::Instant;
 
 use super::limits::{RateLimit, RateLimits, Scopes};
 
+/// Quiet windows a lowered limit stays at its plateau before it probes above it again.
+const PROBE_AFTER: u32 = 10;
+
 #[derive(Debug)]
 struct Rule {
     limit: RateLimit,
+    /// The most admissions the window may hold now (`1..=limit.max`).
     effective: u32,
+    /// The lowest count at which the server refused this limit, until the next probe.
+    ceiling: Option<u32>,
+    /// Start of the current quiet window, while `effective` is below `limit.max`.
     changed: Option<Instant>,
+    /// Quiet windows spent at the plateau.
+    quiet: u32,
     log: VecDeque<Instant>,
 }
 
@@ -49,22 +64,43 @@ impl Rule {
         }
     }
 
+    /// Applies the quiet windows that passed since the last change.
     fn recover(&mut self, now: Instant) {
         let Some(changed) = self.changed else { return };
-        if self.effective >= self.limit.max || self.limit.per.is_zero() {
-            return;
-        }
-        let windows = now.saturating_duration_since(changed).as_nanos() / self.limit.per.as_nanos();
+        let per = self.limit.per.max(Duration::from_nanos(1));
+        let windows = now.saturating_duration_since(changed).as_nanos() / per.as_nanos();
         if windows == 0 {
             return;
         }
-        let step = u128::from((self.limit.max / 10).max(1));
-        let raised = u128::from(self.effective) + step * windows;
-        self.effective = u32::try_from(raised.min(u128::from(self.limit.max))).unwrap_or(u32::MAX);
-        self.changed = Some(changed + self.limit.per * u32::try_from(windows).unwrap_or(u32::MAX));
-        if self.effective >= self.limit.max {
-            self.changed = None;
+        let step = (self.limit.max / 10).max(1);
+        for _ in 0..windows.min(10_000) {
+            match self.ceiling {
+                Some(ceiling) => {
+                    let plateau = (ceiling.saturating_mul(9) / 10).max(1);
+                    if self.effective < plateau {
+                        self.effective = (self.effective.saturating_add(step)).min(plateau);
+                    } else {
+                        self.quiet += 1;
+                        if self.quiet >= PROBE_AFTER {
+                            self.ceiling = None;
+                            self.quiet = 0;
+                        }
+                    }
+                }
+                None => {
+                    self.effective = self.effective.saturating_add(step).min(self.limit.max);
+                    if self.effective >= self.limit.max {
+                        break;
+                    }
+                }
+            }
         }
+        let windows = u32::try_from(windows).unwrap_or(u32::MAX);
+        self.changed = if self.ceiling.is_none() && self.effective >= self.limit.max {
+            None
+        } else {
+            Some(changed + per.saturating_mul(windows))
+        };
     }
 }
 
@@ -109,7 +145,9 @@ impl Window {
                 .map(|limit| Rule {
                     limit: *limit,
                     effective: limit.max.max(1),
+                    ceiling: None,
                     changed: None,
+                    quiet: 0,
                     log: VecDeque::new(),
                 })
                 .collect(),
@@ -192,9 +230,14 @@ impl Window {
             .filter(|r| scopes.contains(r.limit.scope))
         {
             rule.expire(now, rule.limit.per + margin);
-            let seen = u32::try_from(rule.log.len()).unwrap_or(u32::MAX);
-            rule.effective = (rule.effective.min(seen) / 2).max(1);
+            let seen = u32::try_from(rule.log.len())
+                .unwrap_or(u32::MAX)
+                .min(rule.effective)
+                .max(1);
+            rule.ceiling = Some(rule.ceiling.map_or(seen, |c| c.min(seen)));
+            rule.effective = (seen / 2).max(1);
             rule.changed = Some(now);
+            rule.quiet = 0;
         }
         self.last_decrease = Some(now);
     }
@@ -409,7 +452,7 @@ mod tests {
     }
 
     #[test]
-    fn a_429_halves_the_observed_rate_once_then_recovers_by_tenths() {
+    fn a_429_halves_the_observed_rate_once_then_recovers_to_a_plateau_then_probes() {
         let per = Duration::from_secs(60);
         let limits = RateLimits::none()
             .set(Scope::All, 100, per)
@@ -432,13 +475,43 @@ mod tests {
         // Requests sent before the decrease that come back 429 lower nothing more.
         w.rate_limited(bindings(), sent[28], Some(Duration::ZERO), now);
         assert_eq!(effective(&w), [15, 15]);
-        // Recovery: +10 (all) and +4 (bindings) per quiet window, up to the configured value.
+        // Recovery: +10 (all) and +4 (bindings) per quiet window, up to the plateau 27
+        // (nine tenths of the 30 the server refused).
         assert!(w.try_admit(instances(), now + per).is_ok());
         assert_eq!(effective(&w), [25, 15]);
         assert!(w.try_admit(bindings(), now + per * 3).is_ok());
-        assert_eq!(effective(&w), [45, 27]);
-        assert!(w.try_admit(bindings(), now + per * 30).is_ok());
+        assert_eq!(effective(&w), [27, 27]);
+        assert!(w.try_admit(bindings(), now + per * 12).is_ok());
+        assert_eq!(effective(&w), [27, 27], "still at the plateau");
+        // Ten quiet windows at the plateau (all: windows 3 to 12, bindings: 4 to 13): the
+        // ceiling is forgotten and the limits climb again by a tenth per window.
+        assert!(w.try_admit(bindings(), now + per * 14).is_ok());
+        assert_eq!(effective(&w), [47, 31]);
+        assert!(w.try_admit(bindings(), now + per * 40).is_ok());
         assert_eq!(effective(&w), [100, 40]);
+    }
+
+    #[test]
+    fn repeated_429s_lower_the_ceiling() {
+        let per = Duration::from_secs(60);
+        let limits = RateLimits::none()
+            .set(Scope::Bindings, 600, per)
+            .margin(Duration::ZERO);
+        let mut w = Window::new(&limits);
+        let mut now = Instant::now();
+        // The server's real limit is 10; the client learns it from two 429s: refused at 14
+        // in the window (plateau 12), then at 12 (plateau 10).
+        for (burst, plateau) in [(14, 12), (12, 10)] {
+            for _ in 0..burst {
+                w.try_admit(bindings(), now).expect("room");
+                now += Duration::from_millis(1);
+            }
+            w.rate_limited(bindings(), now, None, now);
+            now += per * 5;
+            assert!(w.try_admit(bindings(), now).is_ok());
+            assert_eq!(w.stats().effective[0].1, plateau);
+            now += per * 2;
+        }
     }
 
     #[test]

@@ -50,6 +50,7 @@ mod credentials;
 mod faults;
 mod keys;
 mod log;
+mod rate_limit;
 mod seed;
 mod service_manager;
 mod state;
@@ -66,6 +67,7 @@ use url::Url;
 
 pub use builder::SimulatorBuilder;
 pub use faults::{Fault, FaultRule, RetryAfter};
+pub use rate_limit::{LimitRetryAfter, ServerLimits};
 pub use types::{
     AsyncMode, CfLogin, PendingVisibility, RequestRecord, Server, TenantInfo, TenantSpec,
 };
@@ -172,6 +174,12 @@ impl Simulator {
     /// Adds a fault rule; rules are tried in the order added.
     pub fn inject(&self, rule: FaultRule) {
         self.shared.faults.lock().expect("fault lock").push(rule);
+    }
+
+    /// Enforces the Service Manager's rate limits from now on (counters start empty), or stops
+    /// enforcing them with `None`. See [`SimulatorBuilder::rate_limits`].
+    pub fn set_rate_limits(&self, limits: Option<ServerLimits>) {
+        *self.shared.limits.lock().expect("limits lock") = limits.map(rate_limit::Enforcer::new);
     }
 
     /// Lifetime of tokens issued from now on.
