@@ -24,12 +24,14 @@
 //!   Go's `2024-11-11 14:59:33 +0000 UTC`; without one, a default pause of 5 s), capped at an
 //!   hour; every task using the client waits, not just the refused request.
 //! - **Servers with lower limits than documented** are survived with few 429s: a 429 lowers
-//!   each limit the refused request counted against to half of what that limit's window held
+//!   each per-minute limit the refused request counted against to half of what that limit's window held
 //!   (at least 1; only once for the requests that were already out). Each full window without
 //!   a 429 raises it by a tenth of its configured value, up to nine tenths of the count the
 //!   server refused; after ten quiet windows there it probes upwards again, a tenth per window,
 //!   up to the configured value.
 
+#[cfg(all(test, feature = "simulator"))]
+mod e2e_tests;
 mod limiter;
 mod limits;
 mod window;

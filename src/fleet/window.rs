@@ -18,8 +18,8 @@
 //! the others in its log).
 //!
 //! # Adaptive rule
-//! - On a 429 for a request sent after the last decrease, each limit the request counts
-//!   against remembers the count its window held (capped at its current maximum) as a
+//! - On a 429 for a request sent after the last decrease, each limit with the shortest
+//!   window (the per-minute ones) that the request counts against remembers the count its window held (capped at its current maximum) as a
 //!   *ceiling* the server refused, and drops to half of it (at least 1). 429s for requests
 //!   sent before that decrease were sent at the old rate and lower nothing more.
 //! - Each full window without a 429 raises a lowered limit by a tenth of its configured value
@@ -223,11 +223,22 @@ impl Window {
         if stale {
             return;
         }
+        // Only the shortest windows are lowered: a per-hour limit is not learnt from a count
+        // that a per-minute refusal gives (the pause covers an hourly refusal).
         let margin = self.margin;
+        let Some(shortest) = self
+            .rules
+            .iter()
+            .filter(|r| scopes.contains(r.limit.scope))
+            .map(|r| r.limit.per)
+            .min()
+        else {
+            return;
+        };
         for rule in self
             .rules
             .iter_mut()
-            .filter(|r| scopes.contains(r.limit.scope))
+            .filter(|r| scopes.contains(r.limit.scope) && r.limit.per == shortest)
         {
             rule.expire(now, rule.limit.per + margin);
             let seen = u32::try_from(rule.log.len())
@@ -489,6 +500,31 @@ mod tests {
         assert_eq!(effective(&w), [47, 31]);
         assert!(w.try_admit(bindings(), now + per * 40).is_ok());
         assert_eq!(effective(&w), [100, 40]);
+    }
+
+    #[test]
+    fn a_429_lowers_only_the_per_minute_limits() {
+        let limits = RateLimits::documented().margin(Duration::ZERO);
+        let mut w = Window::new(&limits);
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            w.try_admit(bindings(), t0).expect("room");
+        }
+        w.rate_limited(bindings(), t0, None, t0);
+        let lowered: Vec<(Scope, Duration, u32)> = w
+            .stats()
+            .effective
+            .iter()
+            .filter(|(limit, n)| *n < limit.max)
+            .map(|(limit, n)| (limit.scope, limit.per, *n))
+            .collect();
+        assert_eq!(
+            lowered,
+            [
+                (Scope::All, Duration::from_secs(60), 5),
+                (Scope::Bindings, Duration::from_secs(60), 5)
+            ]
+        );
     }
 
     #[test]
