@@ -34,8 +34,10 @@
 mod e2e_tests;
 mod limiter;
 mod limits;
+pub mod manifest;
 mod window;
 
 pub use limiter::{Admission, ClientLimiter, RateLimiters};
 pub use limits::{HOUR, MINUTE, RateLimit, RateLimits, Scope, Scopes};
+pub use manifest::{Manifest, ManifestError, ManifestErrorKind, Platform, TenantEntry};
 pub use window::LimiterStats;
