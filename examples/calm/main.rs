@@ -9,6 +9,7 @@ mod check_key;
 mod demo;
 mod demo_cf;
 mod env;
+mod fleet;
 mod output;
 mod retrieve;
 mod session;
@@ -46,6 +47,9 @@ enum Command {
     /// The Cloud Foundry path (legacy): instances and service keys in a space.
     #[command(subcommand)]
     Cf(cf::Command),
+    /// Many credentials at once, from a fleet manifest.
+    #[command(subcommand)]
+    Fleet(fleet::Command),
     /// The credentials the platform injected into this process (VCAP_SERVICES, binding folders).
     Env(env::Args),
     /// The whole journey against the built-in simulator, for tenants of all three tiers.
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Sm(command) => sm::run(command),
         Command::Cf(command) => cf::run(command),
+        Command::Fleet(command) => fleet::run(command),
         Command::Env(args) => env::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
