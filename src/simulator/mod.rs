@@ -24,6 +24,12 @@
 //! `cloud-alm-api-key` in space `dev` for the first two tiers; nothing (and no entitlement)
 //! for the manual tier.
 //!
+//! # Rate limits
+//! Off by default. [`SimulatorBuilder::rate_limits`] (or [`Simulator::set_rate_limits`]) makes
+//! the Service Manager enforce SAP's limits per OAuth client id ([`ServerLimits`], with a
+//! configurable length of a minute), answering 429 with `Retry-After`; every
+//! [`RequestRecord`] carries its arrival time and the client it counted against.
+//!
 //! # Simulator conventions
 //! Monitoring-only credentials carry the made-up scopes `sapcloudalm!b1.calm-api.monitoring.push`
 //! and `sapcloudalm!b1.calm-api.monitoring.read`; an instance's `$XSMASTERAPPNAME.<scope>`
