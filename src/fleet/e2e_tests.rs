@@ -20,6 +20,16 @@ struct Setup {
     limiters: RateLimiters,
 }
 
+/// The Service Manager key of [`TENANT`] (read from the simulator's JSON description).
+fn sm_key(sim: &Simulator) -> ServiceKey {
+    let all = sim.to_json();
+    let tenant = all["tenants"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["subdomain"] == TENANT))
+        .expect("tenant");
+    ServiceKey::from_value(tenant["sm_key"].clone()).expect("key")
+}
+
 /// Time a request may take from leaving the client to being counted by the simulator, on a
 /// busy test machine (the client counts each request this much longer).
 const TRANSIT: Duration = Duration::from_millis(300);
@@ -40,7 +50,7 @@ async fn setup(server: ServerLimits, client: RateLimits) -> Setup {
         })
         .build()
         .expect("client");
-    let key = ServiceKey::from_value(sim.sm_key(TENANT).expect("tenant")).expect("key");
+    let key = sm_key(&sim);
     let tokens = TokenSource::from_service_key(&key, &http).expect("tokens");
     Setup {
         client_id: key.client_id().to_owned(),
@@ -131,11 +141,7 @@ async fn a_burst_through_one_client_never_exceeds_a_limit_in_any_sliding_window(
         .retry_policy(RetryPolicy::never())
         .build()
         .expect("client");
-    let tokens = TokenSource::from_service_key(
-        &ServiceKey::from_value(control.sim.sm_key(TENANT).expect("tenant")).expect("key"),
-        &bare,
-    )
-    .expect("tokens");
+    let tokens = TokenSource::from_service_key(&sm_key(&control.sim), &bare).expect("tokens");
     let mut refused = 0;
     for _ in 0..25 {
         let url = control
