@@ -72,7 +72,7 @@ impl CalmApi {
     /// A client for `key`, with a default [`HttpClient`].
     ///
     /// Fails before anything is sent when the key has no `endpoints.Api`, or its API or token
-    /// URL is not allowed ([`check_url`]), or its certificate cannot be read.
+    /// URL is not allowed (https only, except to loopback addresses), or its certificate cannot be read.
     pub fn new(key: &ServiceKey) -> Result<Self> {
         Self::with_http(key, HttpClient::new()?)
     }
@@ -225,7 +225,7 @@ impl CalmApi {
     }
 
     /// Sends a [`Request`] built for a URL under the base, with the bearer token, the retry
-    /// policy and one renewal on 401 (see [`HttpClient::send`]).
+    /// policy and one renewal on 401 (as every request of the crate).
     pub async fn send(&self, request: Request) -> Result<Response> {
         self.check_within(request.url())?;
         self.http.send(request, Some(&self.tokens)).await

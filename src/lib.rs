@@ -72,6 +72,7 @@
 //! | `service_manager`, `cloud_foundry` | the handles [`ServiceManager`], [`CloudFoundry`] and their typed wire clients |
 //! | `http`, `auth` | transport ([`HttpClient`], [`RetryPolicy`]) and token sources ([`TokenSource`]) |
 //! | `verify` | "Test Service Key": [`verify`](fn@verify) |
+//! | [`fleet`] | many credentials at once: the fleet manifest and runner, per-client rate limiting within SAP's limits |
 //! | `error` | the one [`Error`] type, [`ErrorKind`] |
 //! | [`simulator`] (feature `simulator`) | loopback stand-in for the token server, Service Manager and Cloud Foundry API |
 #![deny(missing_docs)]
@@ -83,6 +84,7 @@ mod client;
 mod cloud_foundry;
 mod credentials;
 mod error;
+pub mod fleet;
 mod http;
 mod journey;
 mod model;

@@ -53,7 +53,7 @@ pub enum SignatureCheck {
 
 /// Checks that `key` gets a token, and reports what the token says.
 ///
-/// Returns `Err` only for unusable input (a token URL that [`check_url`] refuses, a certificate
+/// Returns `Err` only for unusable input (a token URL that the URL policy (https only, except to loopback addresses) refuses, a certificate
 /// that cannot be read); a refused or unreachable token server gives `Ok` with `works: false`
 /// and a `problem` saying what to do.
 pub async fn verify(key: &ServiceKey, http: &HttpClient) -> Result<Verification> {

@@ -130,6 +130,7 @@ impl Default for WaitOptions {
 
 impl WaitOptions {
     /// Default intervals with this timeout.
+    #[cfg(test)]
     pub fn with_timeout(timeout: Duration) -> Self {
         WaitOptions {
             timeout,
@@ -138,6 +139,7 @@ impl WaitOptions {
     }
 
     /// Sets the progress callback.
+    #[cfg(test)]
     pub fn progress(mut self, progress: Progress) -> Self {
         self.progress = progress;
         self

@@ -9,6 +9,7 @@ mod cf;
 mod check_key;
 mod demo;
 mod env;
+mod fleet;
 mod output;
 mod retrieve;
 mod session;
@@ -48,6 +49,9 @@ enum Command {
     Cf(cf::Command),
     /// Call the SAP Cloud ALM API with a token from a service key and print the answer.
     Api(api::Args),
+    /// Many credentials at once, from a fleet manifest.
+    #[command(subcommand)]
+    Fleet(fleet::Command),
     /// The credentials the platform injected into this process (VCAP_SERVICES, binding folders).
     Env(env::Args),
     /// The whole journey against the built-in simulator, for tenants of all three tiers.
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Sm(command) => sm::run(command),
         Command::Cf(command) => cf::run(command),
+        Command::Fleet(command) => fleet::run(command),
         Command::Env(args) => env::run(args),
         Command::Api(args) => api::run(args),
         Command::Demo(args) => demo::run(args),

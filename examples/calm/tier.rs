@@ -127,7 +127,7 @@ pub fn plan_json(facts: &TierFacts, plan: &SetupPlan) -> Value {
     })
 }
 
-fn step_json(step: &Step) -> Value {
+pub fn step_json(step: &Step) -> Value {
     let mut v = serde_json::to_value(step).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
         m.insert("title".into(), json!(step.title()));

@@ -81,7 +81,7 @@ impl TokenSource {
     /// - X.509 keys: mutual TLS with the key's `certificate` and `key` to
     ///   `{certurl}/oauth/token`, form body `grant_type=client_credentials&client_id=…`.
     ///
-    /// Fails before anything is sent when the token URL is not allowed ([`check_url`]) or the
+    /// Fails before anything is sent when the token URL is not allowed (https only, except to loopback addresses) or the
     /// certificate and key cannot be read.
     pub fn from_service_key(key: &ServiceKey, http: &HttpClient) -> Result<Self> {
         let token_url = key.token_url();

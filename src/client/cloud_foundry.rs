@@ -108,29 +108,6 @@ async fn retrieve_in_unbounded(
     run.execute(plan).await
 }
 
-impl CloudFoundry {
-    /// [`retrieve`] as a method.
-    pub async fn retrieve(
-        &self,
-        org: &str,
-        space: &str,
-        req: &PlanRequest,
-        opts: &RetrieveOptions,
-    ) -> Result<Retrieved> {
-        retrieve(self, org, space, req, opts).await
-    }
-
-    /// [`retrieve_in`] as a method.
-    pub async fn retrieve_in(
-        &self,
-        space: &Space,
-        req: &PlanRequest,
-        opts: &RetrieveOptions,
-    ) -> Result<Retrieved> {
-        retrieve_in(self, space, req, opts).await
-    }
-}
-
 /// Whether a resource was looked up, and what was found.
 enum Lookup<T> {
     NotYet,

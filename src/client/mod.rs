@@ -16,11 +16,11 @@ mod generated;
 pub mod outcome;
 pub mod service_manager;
 
-use std::time::Duration;
-
 pub use outcome::{CredentialSummary, InstanceSummary, Provenance, Retrieved};
 
-use crate::wait::{Progress, WaitOptions};
+#[cfg(test)]
+use crate::wait::Progress;
+use crate::wait::WaitOptions;
 
 /// How a journey may act.
 #[derive(Debug, Clone)]
@@ -43,17 +43,12 @@ impl Default for RetrieveOptions {
     }
 }
 
+// The journey builders set the fields; the contract tests use these shorthands.
+#[cfg(test)]
 impl RetrieveOptions {
     /// Allows creating what is missing.
     pub fn create(mut self, yes: bool) -> Self {
         self.create = yes;
-        self
-    }
-
-    /// Sets the deadline for the whole journey: every request is cut to the time left, no retry
-    /// waits past it, and when it passes the journey ends with [`crate::Error::Timeout`].
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.wait.timeout = timeout;
         self
     }
 

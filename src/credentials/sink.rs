@@ -257,7 +257,7 @@ pub struct Written {
 }
 
 impl ServiceKey {
-    /// Writes the credentials to `sink` (see the [module docs](self) for each format): a
+    /// Writes the credentials to `sink` (see [`Sink`] for each format): a
     /// temporary file with mode `0600` in the same folder, flushed and renamed over the target.
     ///
     /// Fails with [`Error::InvalidSink`] (nothing written) when the folder does not exist, the

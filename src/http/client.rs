@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::auth::TokenSource;
 use crate::error::{Error, Result};
+use crate::fleet::{ClientLimiter, RateLimiters, Scopes};
 
 use super::request::{Method, Request};
 use super::response::Response;
@@ -40,7 +41,7 @@ const MAX_REDIRECTS: usize = 10;
 /// Cheap to clone (the connection pools and the request counter are shared). Every request gets
 /// `User-Agent: calm-credentials/<version>`, `Accept: application/json` and a fresh
 /// `X-CorrelationID` (kept across the retries of one logical request); URLs are checked by
-/// [`check_url`] before anything is sent; transient failures are retried per the
+/// the URL policy (https only, except to loopback addresses) before anything is sent; transient failures are retried per the
 /// [`RetryPolicy`]; redirects to another host are never followed, so credentials stay with the
 /// host they were meant for. Token endpoints get no redirects at all.
 ///
@@ -69,6 +70,7 @@ struct Inner {
     token: reqwest::Client,
     settings: Settings,
     sent: Arc<AtomicU64>,
+    limiters: Option<RateLimiters>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +86,7 @@ struct Settings {
 ///
 /// Defaults: connect timeout 10 s, request timeout 60 s (whole request, body included),
 /// [`RetryPolicy::default`] (4 attempts), no `User-Agent` suffix, answers up to
-/// [`DEFAULT_MAX_ANSWER`] bytes.
+/// 32 MiB.
 #[derive(Debug, Clone)]
 pub struct HttpClientBuilder {
     connect_timeout: Duration,
@@ -92,6 +94,7 @@ pub struct HttpClientBuilder {
     retry: RetryPolicy,
     user_agent_suffix: Option<String>,
     max_answer: usize,
+    limiters: Option<RateLimiters>,
 }
 
 impl Default for HttpClientBuilder {
@@ -102,6 +105,7 @@ impl Default for HttpClientBuilder {
             retry: RetryPolicy::default(),
             user_agent_suffix: None,
             max_answer: DEFAULT_MAX_ANSWER,
+            limiters: None,
         }
     }
 }
@@ -137,6 +141,14 @@ impl HttpClientBuilder {
     pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
         let suffix = suffix.into();
         self.user_agent_suffix = (!suffix.trim().is_empty()).then(|| suffix.trim().to_owned());
+        self
+    }
+
+    /// Keeps every Service Manager request to the limits of its OAuth client: before each
+    /// attempt it waits for that client's limiter in `limiters`, and a 429 pauses all of that
+    /// client's requests (see [`crate::fleet`]). Off by default.
+    pub fn rate_limiters(mut self, limiters: RateLimiters) -> Self {
+        self.limiters = Some(limiters);
         self
     }
 
@@ -202,6 +214,7 @@ impl HttpClientBuilder {
                 token,
                 settings,
                 sent,
+                limiters: self.limiters,
             }),
         })
     }
@@ -326,7 +339,7 @@ impl HttpClient {
 
     /// Sends `request`, with a bearer token from `auth` when given.
     ///
-    /// Checks the URL first ([`check_url`]); retries transient failures per the policy; on a 401
+    /// Checks the URL first (https only, except to loopback addresses); retries transient failures per the policy; on a 401
     /// with a token source, drops that token, gets a fresh one and tries once more (never more).
     /// A 2xx answer is returned whole; anything else becomes [`Error::Api`] with the platform's
     /// own code and message (or an excerpt of the body), or [`Error::Transport`] when no answer
@@ -348,8 +361,9 @@ impl HttpClient {
                 Some(t) => Credentials::Bearer(t.secret()),
                 None => Credentials::None,
             };
+            let gate = self.gate(&request, auth, token.as_ref());
             let exchange = self
-                .exchange(
+                .exchange_gated(
                     &self.inner.api,
                     Call {
                         method: request.method,
@@ -361,6 +375,7 @@ impl HttpClient {
                         json: request.body.as_ref(),
                         headers: &request.headers,
                     },
+                    gate.as_ref(),
                 )
                 .await?;
             if exchange.status == 401
@@ -447,12 +462,39 @@ impl HttpClient {
             .map_err(|e| client_build_error("mutual TLS client", &e))
     }
 
+    /// The rate limiter an API request waits for: its client's, when limiters are attached and
+    /// the request counts against a Service Manager limit.
+    fn gate(
+        &self,
+        request: &Request,
+        auth: Option<&TokenSource>,
+        token: Option<&crate::auth::AccessToken>,
+    ) -> Option<(ClientLimiter, Scopes)> {
+        let limiters = self.inner.limiters.as_ref()?;
+        let scopes = Scopes::of(request.method, request.url.path());
+        if scopes.is_empty() {
+            return None;
+        }
+        Some((limiters.for_token(token?, auth?), scopes))
+    }
+
     /// Carries out one logical call with `client`, retrying per the policy, and returns the
     /// final answer whatever its status. Fails only when no answer came.
     pub(crate) async fn exchange(
         &self,
         client: &reqwest::Client,
         call: Call<'_>,
+    ) -> Result<Exchange> {
+        self.exchange_gated(client, call, None).await
+    }
+
+    /// [`HttpClient::exchange`], each attempt first admitted by `gate` (and its 429s reported
+    /// to it).
+    async fn exchange_gated(
+        &self,
+        client: &reqwest::Client,
+        call: Call<'_>,
+        gate: Option<&(ClientLimiter, Scopes)>,
     ) -> Result<Exchange> {
         let policy = &self.inner.settings.retry;
         let host = call.url.host_str().unwrap_or("").to_owned();
@@ -472,6 +514,10 @@ impl HttpClient {
                 correlation_id = call.correlation_id,
                 status = tracing::field::Empty,
             );
+            let admission = match gate {
+                Some((limiter, scopes)) => Some(limiter.admit(*scopes).await),
+                None => None,
+            };
             let builder = self.prepare(client, &call);
             self.inner.sent.fetch_add(1, Ordering::Relaxed);
             let read = read_whole(builder, self.inner.settings.max_answer).instrument(span.clone());
@@ -502,6 +548,9 @@ impl HttpClient {
                     tracing::debug!(parent: &span, status = exchange.status, bytes = exchange.body.len(), "answered");
                     if (200..400).contains(&exchange.status) {
                         return Ok(exchange);
+                    }
+                    if let (429, Some(admission)) = (exchange.status, &admission) {
+                        admission.rate_limited(exchange.retry_after());
                     }
                     let retry_after = exchange
                         .headers

@@ -154,8 +154,15 @@ impl CfSpace {
         req: &PlanRequest,
         opts: &RetrieveOptions,
     ) -> Result<Retrieved> {
-        let space = self.resolve().await?;
-        crate::client::cloud_foundry::retrieve_in(&self.cf, space, req, opts).await
+        match (&self.target, self.resolved.get()) {
+            (Target::Named { org, space }, None) => {
+                crate::client::cloud_foundry::retrieve(&self.cf, org, space, req, opts).await
+            }
+            _ => {
+                let space = self.resolve().await?;
+                crate::client::cloud_foundry::retrieve_in(&self.cf, space, req, opts).await
+            }
+        }
     }
 
     /// The space, looked up once per handle.

@@ -13,9 +13,10 @@ use tokio::net::TcpListener;
 use url::Url;
 
 use super::log::{Listener, layer};
+use super::rate_limit::{Enforcer, ServerLimits};
 use super::state::{CfUser, Settings, Shared, Urls, World, new_id, random_string};
 use super::types::{AsyncMode, OperationErrors, PendingVisibility, Refusals, TenantSpec};
-use super::{Simulator, calm_api, cloud_foundry, seed, service_manager, token};
+use super::{Simulator, calm_api, cloud_foundry, rate_limit, seed, service_manager, token};
 
 /// Configures and starts a [`Simulator`].
 #[derive(Debug, Clone, Default)]
@@ -25,6 +26,7 @@ pub struct SimulatorBuilder {
     without_defaults: bool,
     settings: Settings,
     cf_origin: Option<String>,
+    limits: Option<ServerLimits>,
 }
 
 impl SimulatorBuilder {
@@ -107,6 +109,13 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Enforces the Service Manager's rate limits per OAuth client id (or user), answering 429
+    /// with `Retry-After` as SAP documents; off by default. See [`ServerLimits`].
+    pub fn rate_limits(mut self, limits: ServerLimits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
     /// Binds the listeners on 127.0.0.1, seeds the world and starts serving.
     ///
     /// Fails when a port is taken ([`Error::Io`](crate::Error::Io)) or two tenants share a
@@ -157,6 +166,7 @@ impl SimulatorBuilder {
             world: Mutex::new(world),
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(Vec::new()),
+            limits: Mutex::new(self.limits.map(Enforcer::new)),
             urls,
             stopped: AtomicBool::new(false),
         });
@@ -200,6 +210,10 @@ async fn serve(listener: TcpListener, router: Router) {
 
 fn main_router(shared: Arc<Shared>) -> Router {
     service_manager::router()
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            rate_limit::layer,
+        ))
         .route("/auth/{zone}/oauth/token", post(token::token_endpoint))
         .route("/auth/{zone}/login", get(token::login_info))
         .route(

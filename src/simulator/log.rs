@@ -40,6 +40,8 @@ pub(crate) async fn layer(
     request: Request,
     next: Next,
 ) -> Response {
+    let at = std::time::Instant::now();
+    let client = super::rate_limit::caller(request.headers());
     let path = request.uri().path().to_owned();
     let server = classify(listener, &path);
     let method = request.method().as_str().to_owned();
@@ -96,6 +98,8 @@ pub(crate) async fn layer(
         path,
         query,
         status,
+        at,
+        client,
     };
     shared.log.lock().expect("log lock").push(record);
     response

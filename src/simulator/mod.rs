@@ -26,6 +26,12 @@
 //! `cloud-alm-api-key` in space `dev` for the first two tiers; nothing (and no entitlement)
 //! for the manual tier.
 //!
+//! # Rate limits
+//! Off by default. [`SimulatorBuilder::rate_limits`] (or [`Simulator::set_rate_limits`]) makes
+//! the Service Manager enforce SAP's limits per OAuth client id ([`ServerLimits`], with a
+//! configurable length of a minute), answering 429 with `Retry-After`; every
+//! [`RequestRecord`] carries its arrival time and the client it counted against.
+//!
 //! # Simulator conventions
 //! Monitoring-only credentials carry the made-up scopes `sapcloudalm!b1.calm-api.monitoring.push`
 //! and `sapcloudalm!b1.calm-api.monitoring.read`; an instance's `$XSMASTERAPPNAME.<scope>`
@@ -59,6 +65,7 @@ mod credentials;
 mod faults;
 mod keys;
 mod log;
+mod rate_limit;
 mod seed;
 mod service_manager;
 mod state;
@@ -81,6 +88,7 @@ use crate::service_manager::ServiceManager;
 
 pub use builder::SimulatorBuilder;
 pub use faults::{Fault, FaultRule, RetryAfter};
+pub use rate_limit::{LimitRetryAfter, ServerLimits};
 pub use types::{
     AsyncMode, OperationErrors, OperationFailure, PendingVisibility, Refusals, RequestRecord,
     Server, TenantInfo, TenantSpec,
@@ -242,6 +250,12 @@ impl Simulator {
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.shared.faults.lock().expect("fault lock").clear();
+    }
+
+    /// Enforces the Service Manager's rate limits from now on (counters start empty), or stops
+    /// enforcing them with `None`. See [`SimulatorBuilder::rate_limits`].
+    pub fn set_rate_limits(&self, limits: Option<ServerLimits>) {
+        *self.shared.limits.lock().expect("limits lock") = limits.map(rate_limit::Enforcer::new);
     }
 
     /// Lifetime of tokens issued from now on.

@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub world: Mutex<World>,
     pub log: Mutex<Vec<RequestRecord>>,
     pub faults: Mutex<Vec<FaultRule>>,
+    /// The Service Manager's rate limits, when enforced.
+    pub limits: Mutex<Option<super::rate_limit::Enforcer>>,
     pub urls: Urls,
     /// Set when the [`super::Simulator`] is dropped: kept-alive connections then get dropped.
     pub stopped: AtomicBool,

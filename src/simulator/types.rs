@@ -158,6 +158,11 @@ pub struct RequestRecord {
     pub query: Option<String>,
     /// Status sent; 0 when the connection was dropped without an answer.
     pub status: u16,
+    /// When the request arrived.
+    pub at: std::time::Instant,
+    /// Who the Service Manager counts it against: the OAuth client id of its bearer token, or
+    /// `user:<name>` for a user's token; `None` without a readable token.
+    pub client: Option<String>,
 }
 
 /// The provisioning tier of a date (the crate's own rule, restated so the simulator stays

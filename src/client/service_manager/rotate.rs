@@ -1,6 +1,6 @@
 //! Rotation: bindings are immutable, so new credentials are a new binding, verified before the
 //! old one is retired (deleted at once, or labelled stale and deleted later by
-//! [`retire_stale`]).
+//! [`ServiceManager::retire_stale`](crate::ServiceManager::retire_stale)).
 
 use std::time::Duration;
 
@@ -74,7 +74,7 @@ pub enum Retirement {
     Deleted,
     /// Kept, labelled stale, until this time.
     Kept {
-        /// When [`retire_stale`] may delete it.
+        /// When [`ServiceManager::retire_stale`](crate::ServiceManager::retire_stale) may delete it.
         retire_after: DateTime<Utc>,
     },
 }

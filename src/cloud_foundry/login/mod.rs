@@ -49,7 +49,7 @@ pub enum CfCredentials {
     RefreshToken {
         /// The refresh token.
         refresh_token: SecretString,
-        /// The OAuth client to refresh with ([`CF_CLIENT_ID`] unless `config.json` names another).
+        /// The OAuth client to refresh with (`cf` unless `config.json` names another).
         client_id: String,
         /// Its secret (empty for `cf`).
         client_secret: SecretString,

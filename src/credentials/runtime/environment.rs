@@ -37,7 +37,7 @@ impl Environment {
         Self::default()
     }
 
-    /// The current process's variables (those in [`VARIABLES`]; values that are not UTF-8 are
+    /// The current process's variables (those in `VARIABLES`; values that are not UTF-8 are
     /// converted lossily) and the standard default roots.
     pub fn from_process() -> Self {
         let mut env = Environment::new().with_standard_default_roots();
@@ -57,7 +57,7 @@ impl Environment {
         self
     }
 
-    /// This environment with the default roots [`XSENV_DEFAULT_ROOT`] and [`JAVA_DEFAULT_ROOT`].
+    /// This environment with the default roots `/etc/secrets/sapcp` (xsenv) and `/etc/secrets/sapbtp` (SAP Java libraries).
     #[must_use]
     pub fn with_standard_default_roots(self) -> Self {
         self.with_xsenv_default_root(XSENV_DEFAULT_ROOT)

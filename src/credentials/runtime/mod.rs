@@ -102,7 +102,7 @@ mod usable_credentials;
 mod values;
 mod vcap;
 
-pub use environment::{Environment, JAVA_DEFAULT_ROOT, VARIABLES, XSENV_DEFAULT_ROOT};
+pub use environment::Environment;
 pub use filter::{Criterion, DEFAULT_LABEL, Query};
 pub use listing::{Listing, Problem, SourceOutcome, SourceReport};
 pub use lookup::{find, find_key, list, parse_vcap_services};
