@@ -288,10 +288,10 @@ impl ServiceKey {
             layout,
             client_id,
             auth,
-            token_base: LazyUrl::from(token_base),
-            uaa_url: uaa_url.map(LazyUrl::from),
-            cert_url: cert_url.map(LazyUrl::from),
-            api_url: api_url(&doc, prefix)?.map(LazyUrl::from),
+            token_base,
+            uaa_url,
+            cert_url,
+            api_url: api_url(&doc, prefix)?,
             credential_type,
             identity_zone: fields.optional_string("identityzone")?,
             identity_zone_id: fields.optional_string("identityzoneid")?,
@@ -302,8 +302,7 @@ impl ServiceKey {
                 obj: &doc,
                 path: prefix,
             }
-            .optional_url("sm_url")?
-            .map(LazyUrl::from),
+            .optional_url("sm_url")?,
             source: None,
             document: OnceLock::from(doc),
         })
@@ -572,7 +571,7 @@ fn client_auth(fields: &Fields<'_>, declared: Option<&CredentialType>) -> Result
     }
 }
 
-fn api_url(doc: &Map<String, Value>, prefix: &str) -> Result<Option<Url>> {
+fn api_url(doc: &Map<String, Value>, prefix: &str) -> Result<Option<LazyUrl>> {
     let path = join(prefix, "endpoints");
     match doc.get("endpoints") {
         None | Some(Value::Null) => Ok(None),
@@ -646,12 +645,17 @@ impl Fields<'_> {
         }
     }
 
-    fn optional_url(&self, name: &str) -> Result<Option<Url>> {
+    /// A URL field; one of the plain shape is checked without being parsed (parsed on first
+    /// use).
+    fn optional_url(&self, name: &str) -> Result<Option<LazyUrl>> {
         let Some(text) = self.optional_string(name)? else {
             return Ok(None);
         };
+        if plainly_http_url(&text) {
+            return Ok(Some(LazyUrl::from_text(text)));
+        }
         match http_url(&text) {
-            Some(url) => Ok(Some(url)),
+            Some(url) => Ok(Some(LazyUrl::from(url))),
             None => Err(Error::invalid_json(
                 DOC,
                 join(self.path, name),
