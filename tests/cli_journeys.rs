@@ -411,3 +411,185 @@ async fn sm_rotation_with_a_grace_period_then_retirement() {
         again.stdout
     );
 }
+
+/// `calm cf key` by org and space name with a password login, as a user types it.
+fn cf_key_args<'a>(api: &'a str, user: &'a str, org: &'a str) -> Vec<&'a str> {
+    vec![
+        "cf",
+        "key",
+        "--api",
+        api,
+        "--user",
+        user,
+        "--org",
+        org,
+        "--space",
+        "dev",
+        "--instance",
+        "cloud-alm-api",
+        "--key",
+        "cloud-alm-api-key",
+        "--json",
+    ]
+}
+
+fn paths(sim: &Simulator) -> Vec<String> {
+    sim.requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cf_key_by_names_costs_five_requests_cold() {
+    let sim = Simulator::start().await.unwrap();
+    let login = common::sim::cf_user(&sim);
+    let home = tempfile::tempdir().unwrap();
+    let home_path = home.path().to_string_lossy().into_owned();
+    let api = sim.cf_api_url().to_string();
+    let env = [
+        ("CF_HOME", home_path.as_str()),
+        ("CF_PASSWORD", login.password.as_str()),
+    ];
+    sim.clear_requests();
+    // Org and space names match case-insensitively.
+    let out = run(&cf_key_args(&api, &login.username, "CALM-AUTO"), &env).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(json(&out)["uaa"]["credential-type"], "instance-secret");
+    let sent = paths(&sim);
+    assert_eq!(
+        sent.len(),
+        5,
+        "root, token, instance, key, details: {sent:#?}"
+    );
+    assert_eq!(sent[0], "GET /");
+    assert_eq!(
+        sent[1],
+        "POST /uaa/oauth/token".replace("/uaa", &token_prefix(&sim))
+    );
+    assert_eq!(sent[2], "GET /v3/service_instances");
+    assert_eq!(sent[3], "GET /v3/service_credential_bindings");
+    assert!(sent[4].ends_with("/details"), "{sent:#?}");
+    let query = sim.requests()[2].query.clone().unwrap_or_default();
+    assert!(
+        query.contains("fields%5Bspace.organization%5D=name,guid"),
+        "{query}"
+    );
+}
+
+/// The path prefix of the CF token endpoint on the simulator.
+fn token_prefix(sim: &Simulator) -> String {
+    sim.token_url("uaa").path().trim_end_matches('/').to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cf_key_by_names_finds_an_instance_shared_into_the_space() {
+    let sim = Simulator::start().await.unwrap();
+    sim.set_cf_shareable("SAPCloudALMAPIs", true);
+    sim.configure_entitlement("calm-manual");
+    let login = common::sim::cf_user(&sim);
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/oauth/token", sim.token_url("uaa")))
+        .basic_auth("cf", Some(""))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", login.username.as_str()),
+            ("password", login.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let get = |path: String| {
+        let http = http.clone();
+        let url = sim.cf_api_url().join(&path).unwrap();
+        async move {
+            let v: Value = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    let listed = get(
+        "/v3/service_instances?names=cloud-alm-api&fields%5Bspace.organization%5D=name,guid".into(),
+    )
+    .await;
+    let org_guid = |name: &str| {
+        listed["included"]["organizations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .map(|o| o["guid"].as_str().unwrap().to_owned())
+    };
+    assert!(org_guid("calm-manual").is_none(), "no instance of its own");
+    let manual_org = get("/v3/organizations?names=calm-manual".into()).await;
+    let manual_org = manual_org["resources"][0]["guid"].as_str().unwrap();
+    let manual_space = get(format!(
+        "/v3/spaces?names=dev&organization_guids={manual_org}"
+    ))
+    .await;
+    let manual_space = manual_space["resources"][0]["guid"].as_str().unwrap();
+    let auto_org = org_guid("calm-auto").unwrap();
+    let auto = get(format!(
+        "/v3/service_instances?names=cloud-alm-api&organization_guids={auto_org}"
+    ))
+    .await;
+    let instance = auto["resources"][0]["guid"].as_str().unwrap();
+    let shared = http
+        .post(
+            sim.cf_api_url()
+                .join(&format!(
+                    "/v3/service_instances/{instance}/relationships/shared_spaces"
+                ))
+                .unwrap(),
+        )
+        .bearer_auth(token)
+        .json(&serde_json::json!({"data": [{"guid": manual_space}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shared.status(), 200);
+
+    let home = tempfile::tempdir().unwrap();
+    let home_path = home.path().to_string_lossy().into_owned();
+    let api = sim.cf_api_url().to_string();
+    let env = [
+        ("CF_HOME", home_path.as_str()),
+        ("CF_PASSWORD", login.password.as_str()),
+    ];
+    sim.clear_requests();
+    let out = run(&cf_key_args(&api, &login.username, "calm-manual"), &env).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = json(&out);
+    assert_eq!(v["uaa"]["credential-type"], "instance-secret");
+    // The listing names the instance's own space, so org, space and the lookup in the space
+    // (which lists shared instances) follow: three requests more than for an own instance.
+    let sent = paths(&sim);
+    assert_eq!(sent.len(), 8, "{sent:#?}");
+    assert_eq!(
+        sent[2..6],
+        [
+            "GET /v3/service_instances",
+            "GET /v3/organizations",
+            "GET /v3/spaces",
+            "GET /v3/service_instances"
+        ]
+    );
+    assert!(
+        sim.requests()
+            .iter()
+            .all(|r| r.method == "GET" || r.path.ends_with("/oauth/token")),
+        "nothing created"
+    );
+}

@@ -171,6 +171,50 @@ async fn existing_key_in_a_known_space_costs_three_requests_with_a_warm_token() 
 }
 
 #[tokio::test]
+async fn names_without_an_instance_still_resolve_the_space_for_the_create() {
+    let sim = sim().await;
+    sim.configure_entitlement("calm-manual");
+    let cf = connect(&sim).await;
+    let tenant = Tenant::new("calm-manual", "eu10").provisioned_on(date("calm-manual"));
+    sim.clear_requests();
+    let err = find_only(
+        cf.space("CALM-MANUAL", "DEV")
+            .credentials(&tenant, Purpose::OperationsMonitoring),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { name, .. } if name.contains("space `dev`")),
+        "{err:?}"
+    );
+    let gets: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.server == Server::CloudFoundry)
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        gets[..3],
+        ["/v3/service_instances", "/v3/organizations", "/v3/spaces"],
+        "no instance of that name anywhere: no second instance lookup ({gets:?})"
+    );
+    assert_eq!(
+        gets.iter()
+            .filter(|p| *p == "/v3/service_instances")
+            .count(),
+        1
+    );
+
+    let got = opts(
+        cf.space("calm-manual", "dev")
+            .credentials(&tenant, Purpose::OperationsMonitoring),
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.instance_provenance, Provenance::Created);
+}
+
+#[tokio::test]
 async fn rate_limits_and_server_errors_are_retried() {
     let sim = sim().await;
     let cf = connect(&sim).await;

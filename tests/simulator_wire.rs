@@ -1250,3 +1250,189 @@ async fn cf_login_server_offers_password_prompts() {
     assert_eq!(info["prompts"]["username"][0], "text");
     assert_eq!(info["prompts"]["password"][0], "password");
 }
+
+/// The keys of a JSON object, sorted.
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort();
+    k
+}
+
+const FIELDS: &str = "fields%5Bspace%5D=name,guid,relationships.organization&fields%5Bspace.organization%5D=name,guid";
+
+#[tokio::test]
+async fn cf_instance_list_includes_only_the_fields_asked_for() {
+    let sim = Simulator::start().await.unwrap();
+    let cf = cf_token(&sim).await;
+    let (status, all) = cf_get(
+        &sim,
+        &cf,
+        &format!("/v3/service_instances?names=cloud-alm-api&{FIELDS}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{all}");
+    let resources = all["resources"].as_array().unwrap();
+    assert!(resources.len() >= 2, "seeded in several orgs: {all}");
+    let spaces = all["included"]["spaces"].as_array().unwrap();
+    let orgs = all["included"]["organizations"].as_array().unwrap();
+    assert_eq!(spaces.len(), resources.len(), "one space per instance here");
+    assert_eq!(orgs.len(), spaces.len());
+    for space in spaces {
+        assert_eq!(keys(space), ["guid", "name", "relationships"]);
+        assert_eq!(keys(&space["relationships"]), ["organization"]);
+        let org = space["relationships"]["organization"]["data"]["guid"].clone();
+        assert!(orgs.iter().any(|o| o["guid"] == org), "{all}");
+    }
+    for org in orgs {
+        assert_eq!(keys(org), ["guid", "name"]);
+    }
+    for i in resources {
+        let space = &i["relationships"]["space"]["data"]["guid"];
+        assert!(spaces.iter().any(|s| &s["guid"] == space), "{all}");
+    }
+    assert!(orgs.iter().any(|o| o["name"] == "calm-auto"));
+
+    // Only what was asked for; no `included` without `fields`.
+    let (_, names) = cf_get(
+        &sim,
+        &cf,
+        "/v3/service_instances?names=cloud-alm-api&fields%5Bspace%5D=name",
+    )
+    .await;
+    assert_eq!(keys(&names["included"]), ["spaces"]);
+    assert!(
+        names["included"]["spaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| keys(s) == ["name"])
+    );
+    let (_, plain) = cf_get(&sim, &cf, "/v3/service_instances?names=cloud-alm-api").await;
+    assert!(plain.get("included").is_none(), "{plain}");
+
+    // `included` covers the page only, and the next link keeps the fields.
+    let (_, first) = cf_get(
+        &sim,
+        &cf,
+        &format!("/v3/service_instances?names=cloud-alm-api&per_page=1&{FIELDS}"),
+    )
+    .await;
+    assert_eq!(first["included"]["spaces"].as_array().unwrap().len(), 1);
+    let next = first["pagination"]["next"]["href"].as_str().unwrap();
+    let (_, second) = cf_get(&sim, &cf, next).await;
+    assert_eq!(
+        second["included"]["organizations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_ne!(second["included"]["spaces"], first["included"]["spaces"]);
+
+    // The plan family is served as well.
+    let (_, plans) = cf_get(
+        &sim,
+        &cf,
+        "/v3/service_instances?names=cloud-alm-api&fields%5Bservice_plan%5D=name&fields%5Bservice_plan.service_offering%5D=name",
+    )
+    .await;
+    assert_eq!(
+        plans["included"]["service_plans"],
+        json!([{"name": "standard"}])
+    );
+    assert_eq!(
+        plans["included"]["service_offerings"],
+        json!([{"name": "SAPCloudALMAPIs"}])
+    );
+
+    for (query, detail) in [
+        (
+            "fields%5Bapp%5D=name",
+            "Fields [app] valid resources are: 'space'",
+        ),
+        (
+            "fields%5Bspace%5D=name,quota",
+            "valid keys for 'space' are: 'guid', 'name', 'relationships.organization'",
+        ),
+        ("fields=name", "Fields must be an object"),
+    ] {
+        let (status, body) = cf_get(&sim, &cf, &format!("/v3/service_instances?{query}")).await;
+        assert_eq!(status, 400, "{query}");
+        assert_eq!(body["errors"][0]["title"], "CF-BadQueryParameter");
+        let text = body["errors"][0]["detail"].as_str().unwrap();
+        assert!(text.contains(detail), "{query}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn cf_shared_instances_are_listed_in_the_target_space_under_their_own_space() {
+    let sim = Simulator::start().await.unwrap();
+    let cf = cf_token(&sim).await;
+    let space_of = |org: &'static str| {
+        let (sim, cf) = (&sim, &cf);
+        async move {
+            let (_, orgs) = cf_get(sim, cf, &format!("/v3/organizations?names={org}")).await;
+            let org_guid = orgs["resources"][0]["guid"].as_str().unwrap().to_owned();
+            let path = format!("/v3/spaces?names=dev&organization_guids={org_guid}");
+            let (_, spaces) = cf_get(sim, cf, &path).await;
+            spaces["resources"][0]["guid"].as_str().unwrap().to_owned()
+        }
+    };
+    let (auto, manual) = (space_of("calm-auto").await, space_of("calm-manual").await);
+    let (_, found) = cf_get(
+        &sim,
+        &cf,
+        &format!("/v3/service_instances?names=cloud-alm-api&space_guids={auto}"),
+    )
+    .await;
+    let guid = found["resources"][0]["guid"].as_str().unwrap().to_owned();
+    let share_path = format!("/v3/service_instances/{guid}/relationships/shared_spaces");
+    let share = |space: String| {
+        let (sim, cf, path) = (&sim, &cf, share_path.clone());
+        async move {
+            let r = cf_post(sim, cf, &path, json!({"data": [{"guid": space}]})).await;
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap();
+            (status, body)
+        }
+    };
+    let refused = |body: &Value| body["errors"][0]["detail"].as_str().unwrap().to_owned();
+
+    let (status, body) = share(manual.clone()).await;
+    assert_eq!(status, 422);
+    assert!(refused(&body).contains("does not support service instance sharing"));
+    sim.set_cf_shareable("SAPCloudALMAPIs", true);
+    let (status, body) = share(manual.clone()).await;
+    assert_eq!(status, 422, "the plan is not visible in the unentitled org");
+    assert!(
+        refused(&body).contains("is not enabled in calm-manual/dev"),
+        "{body}"
+    );
+    sim.configure_entitlement("calm-manual");
+    let (status, body) = share(auto.clone()).await;
+    assert_eq!(status, 422);
+    assert!(refused(&body).contains("cannot be shared into the space where they were created"));
+    let (status, body) = share(manual.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], json!([{"guid": manual}]));
+    let (_, listed) = cf_get(&sim, &cf, &share_path).await;
+    assert_eq!(listed["data"], json!([{"guid": manual}]));
+
+    // Listed in the target space, but `included` names the space it lives in.
+    let (_, in_manual) = cf_get(
+        &sim,
+        &cf,
+        &format!("/v3/service_instances?space_guids={manual}&{FIELDS}"),
+    )
+    .await;
+    assert_eq!(in_manual["resources"][0]["guid"], guid.as_str());
+    assert_eq!(
+        in_manual["resources"][0]["relationships"]["space"]["data"]["guid"],
+        auto.as_str()
+    );
+    assert_eq!(in_manual["included"]["spaces"][0]["guid"], auto.as_str());
+    assert_eq!(
+        in_manual["included"]["organizations"][0]["name"],
+        "calm-auto"
+    );
+}

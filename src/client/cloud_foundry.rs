@@ -16,6 +16,13 @@ use crate::tier::CredentialLocation;
 use crate::wait::ProgressEvent;
 
 /// Resolves org and space by name, then carries out the plan there (see [`retrieve_in`]).
+///
+/// The named instance is looked up together with its space and org in one request, so an
+/// existing instance and key cost five requests on a cold start (root, token, instance, key,
+/// credentials). When no instance of that name lives in the space, org and space are resolved
+/// by name (two more requests); an instance **shared into** the space from another space is then
+/// found by a lookup in the space (one more), and an instance of that name living in the space
+/// wins over a shared one.
 pub async fn retrieve(
     cf: &CloudFoundry,
     org: &str,
@@ -38,8 +45,8 @@ async fn retrieve_unbounded(
     req: &PlanRequest,
     opts: &RetrieveOptions,
 ) -> Result<Retrieved> {
-    let space = cf.find_space(org, space).await?;
-    retrieve_in(cf, &space, req, opts).await
+    let located = cf.locate_instance(org, space, &req.instance_name).await?;
+    run_in(cf, &located.space, req, opts, Some(located.instance)).await
 }
 
 /// Builds the [`SetupPlan`] for `req` (its environment set to Cloud Foundry) and carries it out
@@ -67,16 +74,19 @@ pub async fn retrieve_in(
     crate::http::within_deadline(
         opts.wait.timeout,
         "retrieving the credentials",
-        retrieve_in_unbounded(cf, space, req, opts),
+        run_in(cf, space, req, opts, None),
     )
     .await
 }
 
-async fn retrieve_in_unbounded(
+/// [`retrieve_in`] without its deadline, with the answer of the lookup of the named instance
+/// when it is already known (`Some(None)`: there is none).
+async fn run_in(
     cf: &CloudFoundry,
     space: &Space,
     req: &PlanRequest,
     opts: &RetrieveOptions,
+    named_instance: Option<Option<ServiceInstance>>,
 ) -> Result<Retrieved> {
     let mut req = req.clone();
     req.environment = Environment::CloudFoundry;
@@ -91,6 +101,7 @@ async fn retrieve_in_unbounded(
         key: Lookup::NotYet,
         key_provenance: Provenance::Found,
         details: None,
+        named_instance,
     };
     if let Some(Step::UseGenerated {
         required_scopes,
@@ -126,6 +137,8 @@ struct Run<'a> {
     key_provenance: Provenance,
     /// The key's credentials, when already read (to check its scopes).
     details: Option<ServiceKey>,
+    /// The named instance, when it was looked up before the run (used by the first lookup).
+    named_instance: Option<Option<ServiceInstance>>,
 }
 
 impl Run<'_> {
@@ -155,8 +168,9 @@ impl Run<'_> {
 
     /// Looks up the named instance and, when it exists, the named key.
     async fn find_named(&mut self) -> Result<()> {
-        let name = &self.req.instance_name;
-        let Some(instance) = self.cf.find_instance(&self.space.guid, name).await? else {
+        let req = self.req;
+        let name = &req.instance_name;
+        let Some(instance) = self.lookup_instance(name).await? else {
             self.instance = Lookup::Missing;
             return Ok(());
         };
@@ -284,9 +298,20 @@ impl Run<'_> {
         Ok(false)
     }
 
+    /// The instance called `name` in the space: the answer known before the run when it is
+    /// about the named instance (once), else a lookup.
+    async fn lookup_instance(&mut self, name: &str) -> Result<Option<ServiceInstance>> {
+        if name == self.req.instance_name
+            && let Some(known) = self.named_instance.take()
+        {
+            return Ok(known);
+        }
+        self.cf.find_instance(&self.space.guid, name).await
+    }
+
     async fn ensure_instance(&mut self, name: &str, parameters: &serde_json::Value) -> Result<()> {
         if matches!(self.instance, Lookup::NotYet) {
-            self.instance = match self.cf.find_instance(&self.space.guid, name).await? {
+            self.instance = match self.lookup_instance(name).await? {
                 Some(i) => {
                     self.found(format!("service instance `{name}`"));
                     Lookup::Found(i)

@@ -8,7 +8,8 @@
 //! - [`paging`]: following `pagination.next.href` lazily.
 //! - [`jobs`]: waiting for `/v3/jobs/:guid` to reach `COMPLETE` or `FAILED`.
 //! - [`errors`]: what a 422 or a `/details` 404 means, read from its text.
-//! - [`resolve`]: org, space, offering and plan by name.
+//! - [`resolve`]: org, space, offering and plan by name; `locate`: an instance with its space and
+//!   org from their names in one request.
 //! - [`instances`], [`keys`]: find, create (get-or-create, never a duplicate), wait, delete.
 //! - [`inventory`]: the Cloud ALM API instances and keys that exist in a space.
 //!
@@ -32,6 +33,7 @@ pub mod instances;
 pub mod inventory;
 pub mod jobs;
 pub mod keys;
+pub(crate) mod locate;
 pub mod login;
 pub mod paging;
 pub mod resolve;

@@ -13,6 +13,7 @@ pub mod redact;
 pub mod runtime;
 pub mod service_key;
 pub mod sink;
+mod typed_key;
 pub mod upload_check;
 
 pub use service_key::{ClientAuth, CredentialType, KeyLayout, ServiceKey};

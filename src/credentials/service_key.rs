@@ -12,14 +12,17 @@
 //! behind [`ServiceKey::expose_json`] and [`ServiceKey::redacted_json`].
 
 use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use url::Url;
 
 use crate::error::{Error, Result, json_shape};
 
 use super::redact::redact_value;
+use super::typed_key;
 
 /// How the credentials' `uaa.credential-type` declares them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -113,19 +116,22 @@ pub struct ServiceKey {
     layout: KeyLayout,
     client_id: String,
     auth: ClientAuth,
-    token_base: Url,
-    uaa_url: Option<Url>,
-    cert_url: Option<Url>,
-    api_url: Option<Url>,
+    token_base: LazyUrl,
+    uaa_url: Option<LazyUrl>,
+    cert_url: Option<LazyUrl>,
+    api_url: Option<LazyUrl>,
     credential_type: Option<CredentialType>,
     identity_zone: Option<String>,
     identity_zone_id: Option<String>,
     tenant_id: Option<String>,
     xsappname: Option<String>,
     verification_key: Option<String>,
-    sm_url: Option<Url>,
+    sm_url: Option<LazyUrl>,
+    /// The JSON text the key was read from, when it was (secrets included; never printed). The
+    /// document is decoded from it only when asked for.
+    source: Option<SecretString>,
     /// The credentials object exactly as parsed (secrets included; never printed).
-    document: Map<String, Value>,
+    document: OnceLock<Map<String, Value>>,
 }
 
 const DOC: &str = "service key";
@@ -145,7 +151,46 @@ impl ServiceKey {
     /// # Ok::<(), calm_credentials::Error>(())
     /// ```
     pub fn from_json(text: &str) -> Result<Self> {
-        let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+        let text = text.trim_start_matches('\u{feff}');
+        match typed_key::read(text) {
+            Some(parts) => Ok(Self::from_parts(parts, text)),
+            None => Self::from_json_general(text),
+        }
+    }
+
+    /// The key from what the typed reading found; the document stays in `text` until asked for.
+    fn from_parts(p: typed_key::Parts, text: &str) -> Self {
+        let token_base = if p.token_from_cert_url {
+            p.cert_url.clone()
+        } else {
+            p.uaa_url.clone()
+        };
+        // The typed reading succeeds only when the base it names is there.
+        let token_base = token_base.unwrap_or_else(|| LazyUrl::from_text(String::new()));
+        ServiceKey {
+            layout: p.layout,
+            client_id: p.client_id,
+            auth: p.auth,
+            // The typed reading succeeds only when the base it names is there.
+            token_base,
+            uaa_url: p.uaa_url,
+            cert_url: p.cert_url,
+            api_url: p.api_url,
+            credential_type: p.credential_type,
+            identity_zone: p.identity_zone,
+            identity_zone_id: p.identity_zone_id,
+            tenant_id: p.tenant_id,
+            xsappname: p.xsappname,
+            verification_key: p.verification_key,
+            sm_url: p.sm_url,
+            source: Some(SecretString::from(text)),
+            document: OnceLock::new(),
+        }
+    }
+
+    /// The general parser: any JSON, every error with its JSON path.
+    pub(super) fn from_json_general(text: &str) -> Result<Self> {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
             Error::invalid_json(
                 DOC,
                 "$",
@@ -258,7 +303,25 @@ impl ServiceKey {
                 path: prefix,
             }
             .optional_url("sm_url")?,
-            document: doc,
+            source: None,
+            document: OnceLock::from(doc),
+        })
+    }
+
+    /// The credentials object, decoded from the text on first use.
+    fn document(&self) -> &Map<String, Value> {
+        self.document.get_or_init(|| {
+            let text = self
+                .source
+                .as_ref()
+                .map(|s| s.expose_secret())
+                .unwrap_or("{}");
+            match serde_json::from_str(text) {
+                Ok(Value::Object(top)) => unwrap_credentials(top)
+                    .map(|(_, _, doc)| doc)
+                    .unwrap_or_default(),
+                _ => Map::new(),
+            }
         })
     }
 
@@ -284,27 +347,27 @@ impl ServiceKey {
 
     /// The token endpoint: `{url}/oauth/token` for secrets, `{certurl}/oauth/token` for X.509.
     pub fn token_url(&self) -> Url {
-        oauth_token_url(&self.token_base)
+        oauth_token_url(self.token_base.get())
     }
 
     /// `uaa.url`: the token server base for secret credentials.
     pub fn uaa_url(&self) -> Option<&Url> {
-        self.uaa_url.as_ref()
+        self.uaa_url.as_ref().map(LazyUrl::get)
     }
 
     /// `uaa.certurl`: the mTLS token server base for X.509 credentials.
     pub fn cert_url(&self) -> Option<&Url> {
-        self.cert_url.as_ref()
+        self.cert_url.as_ref().map(LazyUrl::get)
     }
 
     /// `endpoints.Api`: the Cloud ALM API base URL, to which service paths are appended.
     pub fn api_url(&self) -> Option<&Url> {
-        self.api_url.as_ref()
+        self.api_url.as_ref().map(LazyUrl::get)
     }
 
     /// `sm_url`: the Service Manager base URL, present in Service Manager keys.
     pub fn service_manager_url(&self) -> Option<&Url> {
-        self.sm_url.as_ref()
+        self.sm_url.as_ref().map(LazyUrl::get)
     }
 
     /// The declared `credential-type`, if any.
@@ -341,19 +404,19 @@ impl ServiceKey {
     /// The credentials object in the platform's shape with every secret replaced by
     /// `"[REDACTED]"`. Safe to print or log.
     pub fn redacted_json(&self) -> Value {
-        redact_value(&Value::Object(self.document.clone()))
+        redact_value(&Value::Object(self.document().clone()))
     }
 
     /// The credentials object in the platform's shape, secrets included. Only for handing the
     /// credentials to their consumer; never log the result.
     pub fn expose_json(&self) -> Value {
-        Value::Object(self.document.clone())
+        Value::Object(self.document().clone())
     }
 
     /// A field of the credentials object by JSON path (`uaa.tenantmode`), redacted if it holds a
     /// secret. Unknown fields stay reachable this way.
     pub fn field(&self, path: &str) -> Option<Value> {
-        let mut current = self.document.get(path.split('.').next()?)?;
+        let mut current = self.document().get(path.split('.').next()?)?;
         for part in path.split('.').skip(1) {
             current = current.as_object()?.get(part)?;
         }
@@ -366,6 +429,73 @@ impl ServiceKey {
     }
 }
 
+/// [`ServiceKey::from_json`], for `text.parse::<ServiceKey>()`.
+///
+/// ```
+/// use calm_credentials::ServiceKey;
+///
+/// let key: ServiceKey = r#"{"credentials": {"uaa": {"clientid": "sb-x", "clientsecret": "s3cr3t",
+///     "url": "https://acme.authentication.eu10.hana.ondemand.com"}}}"#.parse()?;
+/// assert_eq!(key.client_id(), "sb-x");
+/// # Ok::<(), calm_credentials::Error>(())
+/// ```
+impl FromStr for ServiceKey {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        Self::from_json(text)
+    }
+}
+
+/// [`ServiceKey::from_value`], for a document already decoded.
+///
+/// ```
+/// use calm_credentials::ServiceKey;
+///
+/// let value = serde_json::json!({"uaa": {"clientid": "sb-x", "clientsecret": "s3cr3t",
+///     "url": "https://acme.authentication.eu10.hana.ondemand.com"}});
+/// let key = ServiceKey::try_from(value)?;
+/// assert_eq!(key.token_url().path(), "/oauth/token");
+/// # Ok::<(), calm_credentials::Error>(())
+/// ```
+impl TryFrom<Value> for ServiceKey {
+    type Error = Error;
+
+    fn try_from(value: Value) -> Result<Self> {
+        Self::from_value(value)
+    }
+}
+
+/// A key embedded in a larger document, such as a program's configuration. Any shape
+/// [`ServiceKey::from_json`] accepts is accepted; a refusal is the same error as there, as the
+/// deserializer's custom error: it names the JSON path inside the key and never quotes a value.
+///
+/// ```
+/// use calm_credentials::ServiceKey;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Config {
+///     tenant: String,
+///     key: ServiceKey,
+/// }
+///
+/// let config: Config = serde_json::from_str(r#"{"tenant": "acme", "key": {"uaa": {
+///     "clientid": "sb-x", "clientsecret": "s3cr3t",
+///     "url": "https://acme.authentication.eu10.hana.ondemand.com"}}}"#)?;
+/// assert_eq!(config.key.client_id(), "sb-x");
+///
+/// let broken = r#"{"tenant": "acme", "key": {"uaa": {"clientid": "sb-x", "clientsecret": "s3cr3t"}}}"#;
+/// let err = serde_json::from_str::<Config>(broken).err().unwrap().to_string();
+/// assert!(err.contains("uaa.url") && !err.contains("s3cr3t"), "{err}");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+impl<'de> serde::Deserialize<'de> for ServiceKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        Self::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Debug for ServiceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServiceKey")
@@ -373,10 +503,7 @@ impl fmt::Debug for ServiceKey {
             .field("client_id", &self.client_id)
             .field("auth", &self.auth)
             .field("token_url", &crate::http::sanitize_url(&self.token_url()))
-            .field(
-                "api_url",
-                &self.api_url.as_ref().map(crate::http::sanitize_url),
-            )
+            .field("api_url", &self.api_url().map(crate::http::sanitize_url))
             .field("credential_type", &self.credential_type)
             .field("identity_zone", &self.identity_zone)
             .finish_non_exhaustive()
@@ -444,7 +571,7 @@ fn client_auth(fields: &Fields<'_>, declared: Option<&CredentialType>) -> Result
     }
 }
 
-fn api_url(doc: &Map<String, Value>, prefix: &str) -> Result<Option<Url>> {
+fn api_url(doc: &Map<String, Value>, prefix: &str) -> Result<Option<LazyUrl>> {
     let path = join(prefix, "endpoints");
     match doc.get("endpoints") {
         None | Some(Value::Null) => Ok(None),
@@ -518,15 +645,18 @@ impl Fields<'_> {
         }
     }
 
-    fn optional_url(&self, name: &str) -> Result<Option<Url>> {
+    /// A URL field; one of the plain shape is checked without being parsed (parsed on first
+    /// use).
+    fn optional_url(&self, name: &str) -> Result<Option<LazyUrl>> {
         let Some(text) = self.optional_string(name)? else {
             return Ok(None);
         };
-        match Url::parse(text.trim()) {
-            Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() => {
-                Ok(Some(url))
-            }
-            _ => Err(Error::invalid_json(
+        if plainly_http_url(&text) {
+            return Ok(Some(LazyUrl::from_text(text)));
+        }
+        match http_url(&text) {
+            Some(url) => Ok(Some(LazyUrl::from(url))),
+            None => Err(Error::invalid_json(
                 DOC,
                 join(self.path, name),
                 "an absolute https URL",
@@ -549,6 +679,96 @@ impl Fields<'_> {
     fn missing(&self, name: &str, expected: &str, hint: &str) -> Error {
         Error::invalid_json(DOC, join(self.path, name), expected, "nothing", hint)
     }
+}
+
+/// A URL of the key, parsed on first use. Built only from text [`http_url`] accepts (checked
+/// when the key was read, by [`plainly_http_url`] or by parsing it), or from a parsed URL.
+#[derive(Debug, Clone)]
+pub(super) struct LazyUrl {
+    text: String,
+    parsed: OnceLock<Url>,
+}
+
+impl LazyUrl {
+    /// From text already known to be accepted by [`http_url`].
+    pub(super) fn from_text(text: String) -> Self {
+        LazyUrl {
+            text,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> &Url {
+        self.parsed.get_or_init(|| {
+            http_url(&self.text).unwrap_or_else(|| {
+                // Unreachable: the text was checked when the key was read.
+                Url::parse("http://invalid.invalid/").expect("a constant URL")
+            })
+        })
+    }
+}
+
+impl From<Url> for LazyUrl {
+    fn from(url: Url) -> Self {
+        LazyUrl {
+            text: String::new(),
+            parsed: OnceLock::from(url),
+        }
+    }
+}
+
+/// Whether `text` is certainly accepted by [`http_url`], decided without parsing it: `http://`
+/// or `https://`, a host of ASCII letter, digit and hyphen labels whose last label starts with a
+/// letter (so it is no IPv4 address) and none starting with `xn--` (punycode, which can be
+/// invalid), an optional port of at most 65535, then only visible ASCII. Conservative: `false`
+/// sends the text to the real parser.
+pub(super) fn plainly_http_url(text: &str) -> bool {
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let end = rest.find(['/', '?', '#', ':']).unwrap_or(rest.len());
+    let (host, mut tail) = rest.split_at(end);
+    let labels_ok = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+        });
+    let last_is_name = host
+        .rsplit('.')
+        .next()
+        .and_then(|l| l.bytes().next())
+        .is_some_and(|b| b.is_ascii_alphabetic());
+    if !labels_ok || !last_is_name {
+        return false;
+    }
+    if let Some(after) = tail.strip_prefix(':') {
+        let digits = after
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let port_ok =
+            (1..=5).contains(&digits) && after[..digits].parse::<u32>().is_ok_and(|p| p <= 65_535);
+        if !port_ok {
+            return false;
+        }
+        tail = &after[digits..];
+    }
+    let delimited = tail.is_empty() || tail.starts_with(['/', '?', '#']);
+    delimited && tail.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// `text` (trimmed) as an absolute http(s) URL with a host.
+pub(super) fn http_url(text: &str) -> Option<Url> {
+    Url::parse(text.trim())
+        .ok()
+        .filter(|url| matches!(url.scheme(), "https" | "http") && url.host().is_some())
 }
 
 fn join(prefix: &str, name: &str) -> String {

@@ -280,6 +280,17 @@ impl Simulator {
         self.world().calm_api.require_scope(path_prefix, scope);
     }
 
+    /// Sets the broker catalog's `shareable` of the Cloud Foundry offering `offering` (false for
+    /// every seeded offering): only instances of a shareable offering can be shared into other
+    /// spaces (`POST /v3/service_instances/:guid/relationships/shared_spaces`). Unknown names are
+    /// ignored.
+    pub fn set_cf_shareable(&self, offering: &str, shareable: bool) {
+        let mut world = self.world();
+        for o in world.cf_offerings.iter_mut().filter(|o| o.name == offering) {
+            o.shareable = shareable;
+        }
+    }
+
     /// Default page size of Service Manager and Cloud Foundry lists when the client sends none.
     pub fn set_page_size(&self, n: usize) {
         self.world().settings.page_size = n.max(1);

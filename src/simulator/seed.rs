@@ -79,6 +79,7 @@ pub(crate) fn seed_catalog(world: &mut World) {
             broker_guid: offering.broker_id.clone(),
             catalog_id: offering.catalog_id.clone(),
             needs_entitlement: restricted,
+            shareable: false,
         };
         for plan in plans {
             let catalog_id = new_id();
@@ -330,6 +331,7 @@ fn seed_cf_credentials(
         seq,
         name: SEEDED_INSTANCE.to_owned(),
         space_guid: world.tenants[tenant].space_guid.clone(),
+        shared_spaces: Vec::new(),
         plan_guid,
         tenant,
         parameters: params.clone(),

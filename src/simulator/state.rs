@@ -326,6 +326,8 @@ pub(crate) struct CfOffering {
     pub broker_guid: String,
     pub catalog_id: String,
     pub needs_entitlement: bool,
+    /// The broker catalog's `shareable` (instances may be shared into other spaces).
+    pub shareable: bool,
 }
 
 /// A Cloud Foundry plan.
@@ -364,6 +366,8 @@ pub(crate) struct CfInstance {
     pub seq: u64,
     pub name: String,
     pub space_guid: String,
+    /// The spaces it is shared into (`POST …/relationships/shared_spaces`).
+    pub shared_spaces: Vec<String>,
     pub plan_guid: String,
     pub tenant: usize,
     pub parameters: Value,

@@ -217,7 +217,7 @@ fn offering_json(shared: &Shared, o: &CfOffering) -> Value {
     json!({
         "guid": o.guid, "created_at": CATALOG_TIME, "updated_at": CATALOG_TIME, "name": o.name,
         "description": o.description, "available": true, "tags": [], "requires": [],
-        "shareable": false, "documentation_url": null,
+        "shareable": o.shareable, "documentation_url": null,
         "broker_catalog": {"id": o.catalog_id, "metadata": {"displayName": o.description},
             "features": {"plan_updateable": false, "bindable": true, "instances_retrievable": true,
                          "bindings_retrievable": false, "allow_context_updates": false}},

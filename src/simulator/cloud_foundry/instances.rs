@@ -3,17 +3,19 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use super::fields::{self, Fields};
 use super::jobs::start_job;
-use super::paging::{list_page, list_query};
+use super::paging::{CfQuery, list_page_included, list_query};
 use super::resource::{Resource, find, listing};
 use super::{
-    error, known_fields, last_operation, metadata_field, org_of_space, parameters_field,
-    unprocessable, visible_in_org,
+    error, known_fields, last_operation, metadata_field, object_body, org_of_space,
+    parameters_field, unprocessable, visible_in_org,
 };
 use crate::simulator::Answer;
 use crate::simulator::body::non_empty_str;
@@ -95,37 +97,197 @@ fn instance_json(shared: &Shared, i: &CfInstance) -> Value {
     })
 }
 
-/// `GET /v3/service_instances` (`names` case-sensitive, `space_guids`, `guids`).
+/// `GET /v3/service_instances` (`names` case-sensitive, `space_guids`, `guids`, …, and
+/// [`fields`](super::fields)). `space_guids` and `organization_guids` also match the spaces an
+/// instance is shared into, as in cloud_controller_ng's `ServiceInstanceListFetcher`.
 pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Answer {
-    let filters = [
+    let mut filters: Vec<String> = [
         "names",
         "space_guids",
         "guids",
         "organization_guids",
         "type",
         "service_plan_guids",
-    ];
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    filters.extend(fields::parameter_names(&CfQuery::parse(raw.as_deref())));
+    let filters: Vec<&str> = filters.iter().map(String::as_str).collect();
     let query = list_query(&shared, &headers, raw, &filters)?;
-    Ok(list_page(
+    let fields = Fields::parse(&query)?;
+    Ok(list_page_included(
         &shared,
         &query,
         "/v3/service_instances",
         |world, q| {
             listing(&shared, world, |i: &CfInstance| {
-                let org = org_of_space(world, &i.space_guid).unwrap_or_default();
+                let spaces: Vec<&str> = std::iter::once(i.space_guid.as_str())
+                    .chain(i.shared_spaces.iter().map(String::as_str))
+                    .collect();
+                let orgs: Vec<String> = spaces
+                    .iter()
+                    .filter_map(|s| org_of_space(world, s))
+                    .collect();
                 q.passes("names", &i.name, false)
-                    && q.passes("space_guids", &i.space_guid, false)
+                    && spaces.iter().any(|s| q.passes("space_guids", s, false))
                     && q.passes("guids", &i.guid, false)
-                    && q.passes("organization_guids", &org, false)
+                    && orgs
+                        .iter()
+                        .any(|o| q.passes("organization_guids", o, false))
                     && q.passes("type", "managed", false)
                     && q.passes("service_plan_guids", &i.plan_guid, false)
             })
         },
+        |page| fields.included(&shared.settled_world(), page),
     ))
+}
+
+/// `GET /v3/service_instances/{guid}/relationships/shared_spaces`.
+pub(crate) async fn shared_spaces(
+    State(shared): State<Arc<Shared>>,
+    Path(guid): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    super::authorize(&shared, &headers)?;
+    let world = shared.settled_world();
+    let instance = find::<CfInstance>(&world, &guid)?;
+    Ok(json_response(200, shared_spaces_json(&shared, instance)))
+}
+
+fn shared_spaces_json(shared: &Shared, i: &CfInstance) -> Value {
+    let data: Vec<Value> = i.shared_spaces.iter().map(|g| json!({"guid": g})).collect();
+    json!({
+        "data": data,
+        "links": {"self": {"href": shared.urls.cf_href(&format!(
+            "/v3/service_instances/{}/relationships/shared_spaces", i.guid))}},
+    })
+}
+
+/// `POST /v3/service_instances/{guid}/relationships/shared_spaces` with
+/// `{"data": [{"guid": "<space>"}]}`: 200 with every space the instance is shared into. The
+/// refusals of cloud_controller_ng's `ServiceInstanceShare` are 422: an offering that is not
+/// shareable, the instance's own space, the plan not visible in the target org, a name taken in
+/// the target space, an instance still being created.
+pub(crate) async fn share(
+    State(shared): State<Arc<Shared>>,
+    Path(guid): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Answer {
+    super::authorize(&shared, &headers)?;
+    let body = object_body(&bytes)?;
+    let targets: Vec<String> = body
+        .get("data")
+        .and_then(Value::as_array)
+        .map(|d| {
+            d.iter()
+                .filter_map(|r| r["guid"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .ok_or_else(|| unprocessable("Data must be an array"))?;
+    let mut world = shared.settled_world();
+    let instance = find::<CfInstance>(&world, &guid)?.clone();
+    for target in &targets {
+        if !world.cf_spaces.iter().any(|s| &s.guid == target) {
+            return Err(unprocessable(format!(
+                "Unable to share service instance {} with spaces ['{target}']. Ensure the spaces exist and that you have access to them.",
+                instance.name
+            )));
+        }
+    }
+    check_shareable(&world, &instance, &targets)?;
+    let entry = world
+        .cf_instances
+        .iter_mut()
+        .find(|i| i.guid == guid)
+        .expect("found above");
+    for target in targets {
+        if !entry.shared_spaces.contains(&target) {
+            entry.shared_spaces.push(target);
+        }
+    }
+    let body = shared_spaces_json(&shared, entry);
+    Ok(json_response(200, body))
+}
+
+/// The checks of `ServiceInstanceShare#create`, in its order.
+fn check_shareable(world: &World, i: &CfInstance, targets: &[String]) -> Result<(), Response> {
+    let plan = world.cf_plans.iter().find(|p| p.guid == i.plan_guid);
+    let offering = plan.and_then(|p| {
+        world
+            .cf_offerings
+            .iter()
+            .find(|o| o.guid == p.offering_guid)
+    });
+    let (Some(plan), Some(offering)) = (plan, offering) else {
+        return Err(unprocessable(
+            "The service instance could not be shared as its plan is inactive.",
+        ));
+    };
+    if !offering.shareable {
+        return Err(unprocessable(format!(
+            "The {} service does not support service instance sharing.",
+            offering.name
+        )));
+    }
+    if targets.contains(&i.space_guid) {
+        return Err(unprocessable(format!(
+            "Unable to share service instance '{}' with space '{}'. Service instances cannot be shared into the space where they were created.",
+            i.name, i.space_guid
+        )));
+    }
+    for target in targets {
+        let space = world
+            .cf_spaces
+            .iter()
+            .find(|s| &s.guid == target)
+            .expect("checked by the caller");
+        if !visible_in_org(world, &offering.guid, &space.org_guid) {
+            let org = world
+                .cf_orgs
+                .iter()
+                .find(|o| o.guid == space.org_guid)
+                .map(|o| o.name.as_str())
+                .unwrap_or_default();
+            return Err(unprocessable(format!(
+                "Access to service {} and plan {} is not enabled in {org}/{}.",
+                offering.name, plan.name, space.name
+            )));
+        }
+        if world
+            .cf_instances
+            .iter()
+            .any(|o| &o.space_guid == target && o.name == i.name)
+        {
+            return Err(unprocessable(format!(
+                "A service instance called {} already exists in {}.",
+                i.name, space.name
+            )));
+        }
+        if world
+            .cf_instances
+            .iter()
+            .any(|o| o.guid != i.guid && o.name == i.name && o.shared_spaces.contains(target))
+        {
+            return Err(unprocessable(format!(
+                "A service instance called {} has already been shared with {}.",
+                i.name, space.name
+            )));
+        }
+    }
+    if i.op.kind == OpKind::Create && !i.op.pending.done() {
+        return Err(unprocessable(
+            "Service instance is currently being created. It can be shared after its creation succeeded.",
+        ));
+    }
+    if i.op.kind == OpKind::Delete && !i.op.pending.done() {
+        return Err(unprocessable("The service instance is getting deleted."));
+    }
+    Ok(())
 }
 
 /// `GET /v3/service_instances/{guid}/parameters`.
@@ -189,6 +351,7 @@ fn provision(world: &mut World, body: &Map<String, Value>) -> Result<String, Res
         seq,
         name,
         space_guid: space,
+        shared_spaces: Vec::new(),
         plan_guid,
         tenant,
         parameters,

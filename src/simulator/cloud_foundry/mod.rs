@@ -5,6 +5,7 @@
 //! entitled tenants; unfiltered marketplace queries show what any of the user's orgs can see.
 
 mod catalog;
+mod fields;
 mod instances;
 mod jobs;
 mod keys;
@@ -48,6 +49,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route(
             "/v3/service_instances/{guid}",
             get(get_one::<CfInstance>).delete(delete::<CfInstance>),
+        )
+        .route(
+            "/v3/service_instances/{guid}/relationships/shared_spaces",
+            get(instances::shared_spaces).post(instances::share),
         )
         .route(
             "/v3/service_instances/{guid}/parameters",

@@ -85,6 +85,11 @@ impl CfQuery {
         CfQuery { pairs }
     }
 
+    /// The parameter names, decoded, in the order sent.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.pairs.iter().map(|(k, _)| k.as_str())
+    }
+
     /// The values of a list filter: decoded, split on `,\s*`, each unescaped again.
     pub fn list(&self, key: &str) -> Option<Vec<String>> {
         self.raw(key).map(|raw| split_values(&decode(raw)))
@@ -183,12 +188,30 @@ pub(crate) fn list_page(
     path: &str,
     collect: impl FnOnce(&World, &CfQuery) -> Vec<Value>,
 ) -> Response {
-    let resources = collect(&shared.settled_world(), query);
-    paginate(shared, query, path, resources)
+    list_page_included(shared, query, path, collect, |_| None)
 }
 
-/// One page of `resources` with the pagination object.
-fn paginate(shared: &Shared, query: &CfQuery, path: &str, resources: Vec<Value>) -> Response {
+/// [`list_page`], with the `included` object `include` builds from the resources of the page
+/// (Cloud Controller's `fields` decorators see only the page they decorate).
+pub(crate) fn list_page_included(
+    shared: &Shared,
+    query: &CfQuery,
+    path: &str,
+    collect: impl FnOnce(&World, &CfQuery) -> Vec<Value>,
+    include: impl FnOnce(&[Value]) -> Option<Value>,
+) -> Response {
+    let resources = collect(&shared.settled_world(), query);
+    paginate(shared, query, path, resources, include)
+}
+
+/// One page of `resources` with the pagination object (and `included`, when there is one).
+fn paginate(
+    shared: &Shared,
+    query: &CfQuery,
+    path: &str,
+    resources: Vec<Value>,
+    include: impl FnOnce(&[Value]) -> Option<Value>,
+) -> Response {
     let default = shared.world.lock().expect("world lock").settings.page_size;
     let per_page = match query.single("per_page") {
         None => default.clamp(1, 5000),
@@ -207,7 +230,13 @@ fn paginate(shared: &Shared, query: &CfQuery, path: &str, resources: Vec<Value>)
     let total = resources.len();
     let total_pages = total.div_ceil(per_page);
     let link = |p: usize| query.href(shared, path, p, per_page);
-    let body = json!({
+    let page_resources: Vec<Value> = resources
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    let included = include(&page_resources);
+    let mut body = json!({
         "pagination": {
             "total_results": total,
             "total_pages": total_pages,
@@ -216,8 +245,11 @@ fn paginate(shared: &Shared, query: &CfQuery, path: &str, resources: Vec<Value>)
             "next": if page < total_pages { link(page + 1) } else { Value::Null },
             "previous": if page > 1 { link(page - 1) } else { Value::Null },
         },
-        "resources": resources.into_iter().skip((page - 1).saturating_mul(per_page)).take(per_page).collect::<Vec<_>>(),
+        "resources": page_resources,
     });
+    if let Some(included) = included {
+        body["included"] = included;
+    }
     json_response(200, body)
 }
 
