@@ -22,7 +22,7 @@ use secrecy::ExposeSecret;
 use crate::auth::token::{jwt_claims, parse_token_response};
 use crate::cloud_foundry::paging::next_page_url;
 use crate::cloud_foundry::types::{Paginated, ServiceCredentialBinding, ServiceInstance};
-use crate::credentials::runtime::{self, Environment};
+use crate::credentials::runtime::{self, ProcessEnv};
 use crate::credentials::{ClientAuth, ServiceKey};
 use crate::error::printable;
 use crate::http::parse_retry_after;
@@ -140,7 +140,7 @@ proptest! {
         for (name, text) in &files {
             let _ = std::fs::write(dir.join(name), text);
         }
-        let env = Environment::new().with_var("SERVICE_BINDING_ROOT", root.path().to_string_lossy());
+        let env = ProcessEnv::new().with_var("SERVICE_BINDING_ROOT", root.path().to_string_lossy());
         let listing = runtime::list(&env);
         let _ = listing.redacted_json();
         let _ = listing.select(&runtime::Query::default());

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine;
-use calm_credentials::runtime::{self, Environment, Query};
+use calm_credentials::runtime::{self, ProcessEnv, Query};
 use calm_credentials::simulator::{Fault, FaultRule, Server, Simulator};
 use calm_credentials::{Error, HttpClient, ServiceKey};
 use calm_credentials::{Sink, SinkContext};
@@ -349,7 +349,7 @@ fn the_secret_mounted_as_a_binding_reads_back_as_the_same_key() {
         // The crate's own runtime reader.
         let root = dir.path().join(format!("bindings-{file}"));
         mount_secret(&manifest, &root, "calm-binding");
-        let env = Environment::new().with_var("SERVICE_BINDING_ROOT", root.to_str().unwrap());
+        let env = ProcessEnv::new().with_var("SERVICE_BINDING_ROOT", root.to_str().unwrap());
         let found = runtime::find(&env, &Query::default()).unwrap();
         assert_eq!(found.service.name(), "calm-binding");
         assert_eq!(found.service.plan(), Some("standard"));
@@ -983,7 +983,7 @@ async fn cf_key_writes_a_json_secret_named_after_the_service_key() {
     assert_eq!(manifest["metadata"]["name"], "cloud-alm-api-key");
     let root = home.path().join("bindings");
     mount_secret(&manifest, &root, "calm");
-    let env = Environment::new().with_var("SERVICE_BINDING_ROOT", root.to_str().unwrap());
+    let env = ProcessEnv::new().with_var("SERVICE_BINDING_ROOT", root.to_str().unwrap());
     let found = runtime::find(&env, &Query::default()).unwrap();
     assert_eq!(found.service.instance_name(), Some("cloud-alm-api"));
     let key = found.service_key().unwrap();

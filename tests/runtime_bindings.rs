@@ -1,14 +1,14 @@
 //! Reading injected bindings (`calm_credentials::runtime`): every layout, malformed
 //! variants, selection rules, secret hygiene, and a differential check against `@sap/xsenv`.
 //!
-//! No test touches the process environment or `/etc`: every [`Environment`] is built by hand.
+//! No test touches the process environment or `/etc`: every [`ProcessEnv`] is built by hand.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use calm_credentials::Error;
 use calm_credentials::runtime::{
-    self, BindingFormat, Criterion, Environment, Listing, Query, SourceKind, SourceOutcome,
+    self, BindingFormat, Criterion, Listing, ProcessEnv, Query, SourceKind, SourceOutcome,
 };
 use serde_json::{Value, json};
 
@@ -27,12 +27,12 @@ fn read_fixture(rel: &str) -> String {
     std::fs::read_to_string(fixtures().join(rel)).expect("fixture exists")
 }
 
-fn vcap(rel: &str) -> Environment {
-    Environment::new().with_var("VCAP_SERVICES", read_fixture(rel))
+fn vcap(rel: &str) -> ProcessEnv {
+    ProcessEnv::new().with_var("VCAP_SERVICES", read_fixture(rel))
 }
 
-fn root(rel: &str) -> Environment {
-    Environment::new().with_var("SERVICE_BINDING_ROOT", fixture(rel))
+fn root(rel: &str) -> ProcessEnv {
+    ProcessEnv::new().with_var("SERVICE_BINDING_ROOT", fixture(rel))
 }
 
 /// A Kubernetes Secret volume for `sbio-default/calm-binding`: real files in a timestamped
@@ -80,7 +80,7 @@ fn names(listing: &Listing) -> Vec<(SourceKind, String)> {
 fn selection_table() {
     let both = || vcap("vcap/calm.json").with_var("SERVICE_BINDING_ROOT", fixture("sbio-default"));
     // (case, environment, query, expected name or Err(kind))
-    let cases: Vec<(&str, Environment, Query, Result<&str, &str>)> = vec![
+    let cases: Vec<(&str, ProcessEnv, Query, Result<&str, &str>)> = vec![
         (
             "cf default label",
             vcap("vcap/calm.json"),
@@ -277,7 +277,7 @@ fn query_from_cli_options() {
 
 #[test]
 fn default_roots_are_injectable_and_read_in_order() {
-    let env = Environment::new()
+    let env = ProcessEnv::new()
         .with_xsenv_default_root(fixture("legacy-sapcp"))
         .with_java_default_root(fixture("legacy-sapbtp"));
     let listing = runtime::list(&env);
@@ -336,7 +336,7 @@ fn service_binding_root_replaces_the_default_roots() {
 
 #[test]
 fn vcap_file_path_takes_precedence_and_does_not_fall_back() {
-    let env = Environment::new()
+    let env = ProcessEnv::new()
         .with_var("VCAP_SERVICES_FILE_PATH", fixture("vcap/calm.json"))
         .with_var("VCAP_SERVICES", read_fixture("vcap/two-calm.json"));
     let listing = runtime::list(&env);
@@ -355,7 +355,7 @@ fn vcap_file_path_takes_precedence_and_does_not_fall_back() {
     );
 
     // File missing: no fallback to VCAP_SERVICES (xsenv throws; we report and find nothing).
-    let env = Environment::new()
+    let env = ProcessEnv::new()
         .with_var("VCAP_SERVICES_FILE_PATH", fixture("vcap/nowhere.json"))
         .with_var("VCAP_SERVICES", read_fixture("vcap/calm.json"));
     let err = runtime::find(&env, &Query::default()).unwrap_err();
@@ -367,7 +367,7 @@ fn vcap_file_path_takes_precedence_and_does_not_fall_back() {
 
 #[test]
 fn empty_variables_count_as_unset() {
-    let env = Environment::new()
+    let env = ProcessEnv::new()
         .with_var("VCAP_SERVICES_FILE_PATH", "")
         .with_var("VCAP_SERVICES", read_fixture("vcap/calm.json"))
         .with_var("SERVICE_BINDING_ROOT", "");
@@ -496,7 +496,7 @@ fn broken_bindings_are_reported() {
 #[test]
 fn root_that_is_a_file_is_a_problem_not_a_crash() {
     // xsenv asserts `secrets path must be a directory` and fails every lookup; we report it.
-    let env = Environment::new()
+    let env = ProcessEnv::new()
         .with_var("SERVICE_BINDING_ROOT", fixture("vcap/calm.json"))
         .with_var("VCAP_SERVICES", read_fixture("vcap/calm.json"));
     let listing = runtime::list(&env);
@@ -586,7 +586,7 @@ fn duplicate_names_are_kept_and_reported() {
 
 #[test]
 fn every_layout_gives_a_service_key() {
-    let cases: Vec<(&str, Environment, Query, BindingFormat, &str)> = vec![
+    let cases: Vec<(&str, ProcessEnv, Query, BindingFormat, &str)> = vec![
         (
             "vcap",
             vcap("vcap/calm.json"),
@@ -674,7 +674,7 @@ fn select_key_skips_an_unusable_match_for_a_usable_one() {
         "{err}"
     );
     // A CF match with unusable credentials does not hide a good binding in a later source.
-    let env = Environment::new()
+    let env = ProcessEnv::new()
         .with_var(
             "VCAP_SERVICES",
             r#"{"SAPCloudALMAPIs":[{"name":"x","label":"SAPCloudALMAPIs","credentials":{"uaa":{}}}]}"#,
@@ -708,7 +708,7 @@ fn select_key_skips_an_unusable_match_for_a_usable_one() {
 fn kubernetes_symlinked_secret_volume() {
     let tmp = tempfile::tempdir().unwrap();
     build_k8s_symlinks(tmp.path());
-    let env = Environment::new().with_var(
+    let env = ProcessEnv::new().with_var(
         "SERVICE_BINDING_ROOT",
         tmp.path().join("bindings").display().to_string(),
     );
@@ -737,7 +737,7 @@ fn broken_symlink_is_a_problem() {
     build_k8s_symlinks(tmp.path());
     let binding = tmp.path().join("bindings/calm-binding");
     std::os::unix::fs::symlink("..data/gone", binding.join("dangling")).unwrap();
-    let env = Environment::new().with_var(
+    let env = ProcessEnv::new().with_var(
         "SERVICE_BINDING_ROOT",
         tmp.path().join("bindings").display().to_string(),
     );
@@ -931,7 +931,7 @@ fn query_of(filter: &Value) -> Query {
     }
 }
 
-fn ours(env: &Environment, filter: &Value) -> Value {
+fn ours(env: &ProcessEnv, filter: &Value) -> Value {
     match runtime::find(env, &query_of(filter)) {
         Ok(found) => {
             json!({"name": found.service.name(), "credentials": found.service.expose_credentials()})
@@ -1032,7 +1032,7 @@ fn differential_against_xsenv() {
     let mut checked = 0;
     for (case, vars, _tmp) in &prepared {
         let id = case["id"].as_str().unwrap();
-        let env = vars.iter().fold(Environment::new(), |e, (k, v)| {
+        let env = vars.iter().fold(ProcessEnv::new(), |e, (k, v)| {
             e.with_var(k.clone(), v.clone())
         });
         let recorded = load(id);

@@ -1,7 +1,7 @@
 //! `calm env`: the credentials the platform injected into this process (`VCAP_SERVICES`,
 //! Kubernetes service-binding directories), found as SAP's `@sap/xsenv` finds them.
 
-use calm_credentials::runtime::{self, Environment, Query, Service};
+use calm_credentials::runtime::{self, ProcessEnv, Query, Service};
 use serde_json::{Value, json};
 
 use calm_credentials::SinkContext;
@@ -45,7 +45,7 @@ pub fn run(args: Args) -> Outcome {
             args.json,
         );
     }
-    let listing = runtime::list(&Environment::from_process());
+    let listing = runtime::list(&ProcessEnv::from_process());
     if args.all {
         if args.json {
             print_json(&if args.show_secrets {

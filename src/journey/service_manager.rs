@@ -36,7 +36,7 @@ impl ServiceManager {
         if let Some(path) = std::env::var_os(KEY_FILE_VARIABLE).filter(|p| !p.is_empty()) {
             return Self::from_key(&ServiceKey::from_file(Path::new(&path))?);
         }
-        let env = runtime::Environment::from_process().with_standard_default_roots();
+        let env = runtime::ProcessEnv::from_process().with_standard_default_roots();
         let (key, _) = runtime::find_key(&env, &Query::label(SERVICE_MANAGER_LABEL))?;
         Self::from_key(&key)
     }
@@ -96,7 +96,7 @@ impl ServiceKey {
     /// with the rules of SAP's `@sap/xsenv`. Exactly one must match; see
     /// [`runtime`](crate::runtime) for other queries and sources.
     pub fn from_platform() -> Result<ServiceKey> {
-        let env = runtime::Environment::from_process().with_standard_default_roots();
+        let env = runtime::ProcessEnv::from_process().with_standard_default_roots();
         runtime::find_key(&env, &Query::default()).map(|(key, _)| key)
     }
 

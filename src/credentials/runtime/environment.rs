@@ -1,5 +1,5 @@
 //! What the readers look at: the environment variables and the default roots, captured in an
-//! [`Environment`] so tests never touch the process environment or `/etc`.
+//! [`ProcessEnv`] so tests never touch the process environment or `/etc`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,18 +20,18 @@ pub const VARIABLES: [&str; 4] = [
 
 /// Everything the readers look at: environment variables and the default roots.
 ///
-/// [`Environment::new`] is empty (no variables, no default roots), so a test sees only what it
-/// puts in; [`Environment::from_process`] is the real thing.
+/// [`ProcessEnv::new`] is empty (no variables, no default roots), so a test sees only what it
+/// puts in; [`ProcessEnv::from_process`] is the real thing.
 ///
 /// `Debug` shows variable names only (`VCAP_SERVICES` holds secrets).
 #[derive(Clone, Default)]
-pub struct Environment {
+pub struct ProcessEnv {
     vars: BTreeMap<String, String>,
     xsenv_root: Option<PathBuf>,
     java_root: Option<PathBuf>,
 }
 
-impl Environment {
+impl ProcessEnv {
     /// No variables and no default roots.
     pub fn new() -> Self {
         Self::default()
@@ -40,7 +40,7 @@ impl Environment {
     /// The current process's variables (those in `VARIABLES`; values that are not UTF-8 are
     /// converted lossily) and the standard default roots.
     pub fn from_process() -> Self {
-        let mut env = Environment::new().with_standard_default_roots();
+        let mut env = ProcessEnv::new().with_standard_default_roots();
         for name in VARIABLES {
             if let Some(v) = std::env::var_os(name) {
                 env.vars
@@ -103,9 +103,9 @@ impl Environment {
     }
 }
 
-impl fmt::Debug for Environment {
+impl fmt::Debug for ProcessEnv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Environment")
+        f.debug_struct("ProcessEnv")
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
             .field("xsenv_root", &self.xsenv_root)
             .field("java_root", &self.java_root)
@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn environment_debug_hides_values() {
-        let env = Environment::new().with_var("VCAP_SERVICES", "{\"x\":\"s3cr3t\"}");
+        let env = ProcessEnv::new().with_var("VCAP_SERVICES", "{\"x\":\"s3cr3t\"}");
         let d = format!("{env:?}");
         assert!(d.contains("VCAP_SERVICES") && !d.contains("s3cr3t"));
     }

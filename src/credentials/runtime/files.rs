@@ -141,7 +141,7 @@ pub(super) fn check_root(listing: &mut Listing, source: &Source, root: &Path) ->
 
 #[cfg(test)]
 mod tests {
-    use super::super::environment::Environment;
+    use super::super::environment::ProcessEnv;
     use super::super::lookup::list;
     use super::*;
 
@@ -183,8 +183,7 @@ mod tests {
         std::fs::write(outside.path().join("type"), "SAPCloudALMAPIs").unwrap();
         symlink(outside.path(), root.path().join("linked")).unwrap();
 
-        let env =
-            Environment::new().with_var("SERVICE_BINDING_ROOT", root.path().to_str().unwrap());
+        let env = ProcessEnv::new().with_var("SERVICE_BINDING_ROOT", root.path().to_str().unwrap());
         let listing = list(&env);
         let shown = format!("{:?}", listing.expose_json());
         assert!(!shown.contains("OUTSIDE-SECRET-1"), "{shown}");
@@ -209,8 +208,7 @@ mod tests {
         std::fs::write(b.join("at-limit"), vec![b'a'; MAX_BINDING_FILE as usize]).unwrap();
         let fifo = b.join("fifo");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        let env =
-            Environment::new().with_var("SERVICE_BINDING_ROOT", root.path().to_str().unwrap());
+        let env = ProcessEnv::new().with_var("SERVICE_BINDING_ROOT", root.path().to_str().unwrap());
         let listing = list(&env);
         let why = problems(&listing);
         assert!(
@@ -226,7 +224,7 @@ mod tests {
         assert_eq!(listing.services.len(), 1, "{why}");
 
         assert!(read_text(Path::new("/dev/zero"), MAX_VCAP_FILE).is_err());
-        let vcap = Environment::new().with_var("VCAP_SERVICES_FILE_PATH", "/dev/zero");
+        let vcap = ProcessEnv::new().with_var("VCAP_SERVICES_FILE_PATH", "/dev/zero");
         let listing = list(&vcap);
         assert!(listing.services.is_empty());
         let reports = format!("{:?}", listing.sources);

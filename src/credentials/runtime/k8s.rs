@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::environment::Environment;
+use super::environment::ProcessEnv;
 use super::files::{check_root, read_files, sorted_entries};
 use super::listing::{Listing, Problem, SourceOutcome};
 use super::service::{BindingFormat, Service};
@@ -31,7 +31,7 @@ const OPERATOR_METADATA: [&str; 6] = [
 /// A binding's top-level fields, its credentials and how they were laid out.
 type Split = (Map<String, Value>, Map<String, Value>, BindingFormat);
 
-pub(super) fn read(_env: &Environment, root: &Path, listing: &mut Listing) {
+pub(super) fn read(_env: &ProcessEnv, root: &Path, listing: &mut Listing) {
     let source = Source::path(SourceKind::ServiceBinding, root);
     if !check_root(listing, &source, root) {
         return;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::environment::Environment;
+use super::environment::ProcessEnv;
 use super::files::{check_root, read_files, sorted_entries};
 use super::listing::{Listing, Problem, SourceOutcome};
 use super::service::{BindingFormat, Service};
@@ -14,7 +14,7 @@ use super::source::{Source, SourceKind};
 use super::values::{looks_like_json_object, trim_line_end};
 use crate::error::json_shape;
 
-pub(super) fn read(env: &Environment, root: &Path, listing: &mut Listing) {
+pub(super) fn read(env: &ProcessEnv, root: &Path, listing: &mut Listing) {
     let source = Source::path(SourceKind::Legacy, root);
     if !check_root(listing, &source, root) {
         return;
@@ -51,7 +51,7 @@ fn dirs(source: &Source, dir: &Path, listing: &mut Listing) -> Vec<(String, Path
 }
 
 fn read_instance(
-    env: &Environment,
+    env: &ProcessEnv,
     source: &Source,
     service: &str,
     instance: &str,
@@ -82,7 +82,7 @@ fn read_instance(
 
 /// Every file of the instance directory, by name.
 fn read_credentials(
-    env: &Environment,
+    env: &ProcessEnv,
     source: &Source,
     instance: &str,
     dir: &Path,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::environment::Environment;
+use super::environment::ProcessEnv;
 use super::filter::Query;
 use super::listing::{Listing, SourceOutcome};
 use super::selection::Found;
@@ -14,7 +14,7 @@ use crate::error::Result;
 
 /// Reads every source of `env` (see the module docs for the order). Never fails: unreadable
 /// sources and malformed entries become [`Listing::problems`].
-pub fn list(env: &Environment) -> Listing {
+pub fn list(env: &ProcessEnv) -> Listing {
     let mut listing = Listing::default();
     vcap::read(env, &mut listing);
     match env.non_empty("SERVICE_BINDING_ROOT") {
@@ -26,13 +26,13 @@ pub fn list(env: &Environment) -> Listing {
 }
 
 /// `SERVICE_BINDING_ROOT`: servicebinding.io first, then the legacy layout (xsenv's order).
-fn read_binding_root(env: &Environment, root: &Path, listing: &mut Listing) {
+fn read_binding_root(env: &ProcessEnv, root: &Path, listing: &mut Listing) {
     k8s::read(env, root, listing);
     legacy::read(env, root, listing);
 }
 
 /// Without `SERVICE_BINDING_ROOT`: xsenv's legacy default root, then the Java libraries' root.
-fn read_default_roots(env: &Environment, listing: &mut Listing) {
+fn read_default_roots(env: &ProcessEnv, listing: &mut Listing) {
     listing.report(
         Source::new(SourceKind::ServiceBinding, "SERVICE_BINDING_ROOT"),
         SourceOutcome::NotConfigured("SERVICE_BINDING_ROOT is not set".into()),
@@ -48,8 +48,8 @@ fn read_default_roots(env: &Environment, listing: &mut Listing) {
 /// Selects exactly one service for `query`: `list(env).select(query)`.
 ///
 /// ```
-/// use calm_credentials::runtime::{self, Environment, Query};
-/// let env = Environment::new().with_var("VCAP_SERVICES", r#"{"SAPCloudALMAPIs": [{
+/// use calm_credentials::runtime::{self, ProcessEnv, Query};
+/// let env = ProcessEnv::new().with_var("VCAP_SERVICES", r#"{"SAPCloudALMAPIs": [{
 ///     "name": "calm-api", "label": "SAPCloudALMAPIs", "plan": "standard", "tags": [],
 ///     "credentials": {"endpoints": {"Api": "https://eu10.alm.cloud.sap/api"},
 ///       "uaa": {"url": "https://x.authentication.eu10.hana.ondemand.com",
@@ -60,13 +60,13 @@ fn read_default_roots(env: &Environment, listing: &mut Listing) {
 /// assert!(!format!("{found:?}").contains("s3cr3t"));
 /// # Ok::<(), calm_credentials::Error>(())
 /// ```
-pub fn find(env: &Environment, query: &Query) -> Result<Found> {
+pub fn find(env: &ProcessEnv, query: &Query) -> Result<Found> {
     list(env).select(query)
 }
 
 /// Selects exactly one service whose credentials form a [`ServiceKey`]:
 /// `list(env).select_key(query)`.
-pub fn find_key(env: &Environment, query: &Query) -> Result<(ServiceKey, Found)> {
+pub fn find_key(env: &ProcessEnv, query: &Query) -> Result<(ServiceKey, Found)> {
     list(env).select_key(query)
 }
 

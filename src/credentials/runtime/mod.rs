@@ -10,7 +10,7 @@
 //!   `SAPCloudALMAPIs`); [`find_key`] / [`Listing::select_key`] also turn it into a
 //!   [`ServiceKey`].
 //!
-//! All input comes through an [`Environment`] (variables and default roots), so tests never touch
+//! All input comes through an [`ProcessEnv`] (variables and default roots), so tests never touch
 //! the process environment or `/etc`.
 //!
 //! # Sources, in order
@@ -102,7 +102,7 @@ mod usable_credentials;
 mod values;
 mod vcap;
 
-pub use environment::Environment;
+pub use environment::ProcessEnv;
 pub use filter::{Criterion, DEFAULT_LABEL, Query};
 pub use listing::{Listing, Problem, SourceOutcome, SourceReport};
 pub use lookup::{find, find_key, list, parse_vcap_services};

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::environment::Environment;
+use super::environment::ProcessEnv;
 use super::files::{MAX_VCAP_FILE, read_text};
 use super::listing::{Listing, Problem, SourceOutcome};
 use super::service::{BindingFormat, Service};
@@ -13,7 +13,7 @@ use super::source::{Source, SourceKind};
 use crate::error::json_shape;
 
 /// Reads the Cloud Foundry source into `listing`.
-pub(super) fn read(env: &Environment, listing: &mut Listing) {
+pub(super) fn read(env: &ProcessEnv, listing: &mut Listing) {
     let var_set = env.non_empty("VCAP_SERVICES").is_some();
     if let Some(path) = env.non_empty("VCAP_SERVICES_FILE_PATH") {
         read_file(path, var_set, listing);
