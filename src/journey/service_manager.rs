@@ -6,7 +6,7 @@ use super::builder::{CredentialsBuilder, RetireStaleBuilder, RotateBuilder};
 use crate::client::CredentialSummary;
 use crate::client::service_manager::{self as journeys, InstanceListing, RotationRequest};
 use crate::credentials::ServiceKey;
-use crate::credentials::runtime::{self, Query};
+use crate::credentials::runtime::{self, DEFAULT_LABEL, Query};
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::model::Tenant;
@@ -97,7 +97,15 @@ impl ServiceKey {
     /// [`runtime`](crate::runtime) for other queries and sources.
     pub fn from_platform() -> Result<ServiceKey> {
         let env = runtime::ProcessEnv::from_process().with_standard_default_roots();
-        runtime::find_key(&env, &Query::default()).map(|(key, _)| key)
+        match runtime::find_key(&env, &Query::default()) {
+            // A servicebinding.io binding without SAP's metadata names its offering only in
+            // its `type` file.
+            Err(e) if e.is_not_found() => {
+                runtime::find_key(&env, &Query::service_type(DEFAULT_LABEL))
+            }
+            other => other,
+        }
+        .map(|(key, _)| key)
     }
 
     /// Reads a key file (a service key, a binding's credentials, or either wrapped in

@@ -122,6 +122,15 @@ impl Query {
         Query::new().and(Criterion::Tag(tag.into()))
     }
 
+    /// Services whose `type` is this (a servicebinding.io binding's `type` file; SAP's own
+    /// bindings also carry a `label`).
+    pub fn service_type(service_type: impl Into<String>) -> Self {
+        Query::new().and(Criterion::Field {
+            key: "type".to_owned(),
+            value: service_type.into(),
+        })
+    }
+
     /// Services of this plan.
     pub fn plan(plan: impl Into<String>) -> Self {
         Query::new().and(Criterion::Plan(plan.into()))
