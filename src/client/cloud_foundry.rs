@@ -6,8 +6,9 @@
 //! the scopes of generated credentials costs one token request per key checked.
 
 use crate::client::generated::{self, Fit};
+use crate::client::outcome::key_summary;
 use crate::client::{InstanceSummary, Provenance, RetrieveOptions, Retrieved};
-use crate::cloud_foundry::inventory::{InstanceKeys, summary};
+use crate::cloud_foundry::inventory::InstanceKeys;
 use crate::cloud_foundry::{CloudFoundry, ServiceCredentialBinding, ServiceInstance, Space};
 use crate::credentials::ServiceKey;
 use crate::error::{Error, Resource, Result};
@@ -415,7 +416,7 @@ impl Run<'_> {
             Some(details) => details,
             None => self.cf.key_details(&key, wait).await?,
         };
-        let mut credential = summary(&instance, &key);
+        let mut credential = key_summary(&instance, &key);
         credential.credential_type = service_key.credential_type().cloned();
         Ok(Retrieved {
             plan,

@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::cloud_foundry::inventory::InstanceKeys;
+use crate::cloud_foundry::{ServiceCredentialBinding, ServiceInstance};
 use crate::credentials::{CredentialType, ServiceKey};
+pub use crate::model::Provenance;
 use crate::model::{BindingId, InstanceId};
 use crate::setup::{Environment, SetupPlan};
 
@@ -76,17 +79,6 @@ impl Serialize for CredentialType {
     }
 }
 
-/// Whether a resource of the journey already existed or was made by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum Provenance {
-    /// It existed before the journey.
-    Found,
-    /// The journey created it.
-    Created,
-}
-
 /// The result of a journey: the credentials and how they were obtained.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -137,4 +129,29 @@ impl Retrieved {
     ) -> crate::Result<crate::credentials::Written> {
         self.key.write_to(sink, &self.sink_context())
     }
+}
+
+/// The summaries of one instance's keys (pure).
+pub(crate) fn key_summaries(entry: &InstanceKeys) -> Vec<CredentialSummary> {
+    entry
+        .keys
+        .iter()
+        .map(|k| key_summary(&entry.instance, k))
+        .collect()
+}
+
+/// A summary of one key (pure).
+pub(crate) fn key_summary(
+    instance: &ServiceInstance,
+    key: &ServiceCredentialBinding,
+) -> CredentialSummary {
+    let mut s = CredentialSummary::new(
+        key.guid.clone(),
+        key.name(),
+        instance.guid.clone(),
+        Environment::CloudFoundry,
+    );
+    s.instance_name = Some(instance.name.clone());
+    s.created_at = key.created_at;
+    s
 }

@@ -10,9 +10,9 @@ use super::errors::{Unprocessable, unprocessable};
 use super::jobs::job_errors_message;
 use super::paging::{Pages, list_url};
 use super::types::{LastOperation, ServiceInstance, ServicePlan, Space};
-use crate::client::Provenance;
 use crate::error::{Error, Result};
 use crate::http::Request;
+use crate::model::Provenance;
 use crate::model::{InstanceId, SpaceId};
 use crate::wait::{Poll, ProgressEvent, WaitOptions, poll_until};
 

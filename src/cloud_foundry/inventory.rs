@@ -4,10 +4,8 @@ use serde::Serialize;
 
 use super::CloudFoundry;
 use super::types::{ServiceCredentialBinding, ServiceInstance, Space};
-use crate::client::CredentialSummary;
 use crate::error::Result;
 use crate::model::InstanceId;
-use crate::setup::Environment;
 
 /// One instance and its keys (in every state), without secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,17 +34,6 @@ impl CloudFoundry {
         let keys = self.list_keys(&guids).await?;
         Ok(group(instances, keys))
     }
-
-    /// The service keys of Cloud ALM API instances in `space`, without secrets; as
-    /// [`CloudFoundry::inventory`], flattened.
-    pub(crate) async fn discover(&self, space: &Space) -> Result<Vec<CredentialSummary>> {
-        Ok(self
-            .inventory(space)
-            .await?
-            .iter()
-            .flat_map(summaries)
-            .collect())
-    }
 }
 
 /// Keys grouped under their instances, instances in the server's order (pure).
@@ -65,31 +52,6 @@ pub(crate) fn group(
             InstanceKeys { instance, keys }
         })
         .collect()
-}
-
-/// The summaries of one instance's keys (pure).
-pub(crate) fn summaries(entry: &InstanceKeys) -> Vec<CredentialSummary> {
-    entry
-        .keys
-        .iter()
-        .map(|k| summary(&entry.instance, k))
-        .collect()
-}
-
-/// A summary of one key (pure).
-pub(crate) fn summary(
-    instance: &ServiceInstance,
-    key: &ServiceCredentialBinding,
-) -> CredentialSummary {
-    let mut s = CredentialSummary::new(
-        key.guid.clone(),
-        key.name(),
-        instance.guid.clone(),
-        Environment::CloudFoundry,
-    );
-    s.instance_name = Some(instance.name.clone());
-    s.created_at = key.created_at;
-    s
 }
 
 #[cfg(test)]
@@ -112,7 +74,7 @@ mod tests {
         let g = group(instances, keys);
         assert_eq!(g[0].keys.len(), 0);
         assert_eq!(g[1].keys.len(), 2);
-        let s = summaries(&g[1]);
+        let s = crate::client::outcome::key_summaries(&g[1]);
         assert_eq!(s[0].instance_name.as_deref(), Some("b"));
         assert_eq!(s[1].name, "y");
     }

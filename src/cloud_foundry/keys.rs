@@ -12,10 +12,10 @@ use super::instances::{MAX_CREATE_ATTEMPTS, pause_before_retry};
 use super::jobs::{JobEnd, job_errors_message};
 use super::paging::{Pages, list_url};
 use super::types::{LastOperation, ServiceCredentialBinding, ServiceInstance};
-use crate::client::Provenance;
 use crate::credentials::ServiceKey;
 use crate::error::{Error, Resource, Result};
 use crate::http::Request;
+use crate::model::Provenance;
 use crate::model::{BindingId, InstanceId};
 use crate::wait::{Poll, ProgressEvent, WaitOptions, poll_until};
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use super::builder::CredentialsBuilder;
+use crate::client::outcome::key_summaries;
 use crate::client::service_manager::InstanceListing;
 use crate::client::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
-use crate::cloud_foundry::inventory::summaries;
 use crate::cloud_foundry::{CfLogin, CloudFoundry, Space};
 use crate::error::Result;
 use crate::http::HttpClient;
@@ -135,7 +135,7 @@ impl CfSpace {
                         instance.created_at,
                     ),
                     state,
-                    credentials: summaries(entry),
+                    credentials: key_summaries(entry),
                     other_platform: None,
                 }
             })
@@ -145,7 +145,8 @@ impl CfSpace {
     /// Every service key of every SAP Cloud ALM API instance in the space (no secrets).
     pub async fn discover(&self) -> Result<Vec<CredentialSummary>> {
         let space = self.resolve().await?;
-        self.cf.discover(space).await
+        let inventory = self.cf.inventory(space).await?;
+        Ok(inventory.iter().flat_map(key_summaries).collect())
     }
 
     /// Carries out the plan for `req` in this space.
