@@ -88,6 +88,7 @@ pub mod fleet;
 mod http;
 mod journey;
 mod model;
+mod paging;
 pub mod prelude;
 mod service_manager;
 mod setup;

@@ -2,6 +2,7 @@
 //! lazily, page by page, until it is `null`.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
@@ -130,7 +131,7 @@ pub struct Pages<'a, T> {
     _item: PhantomData<fn() -> T>,
 }
 
-impl<'a, T: DeserializeOwned> Pages<'a, T> {
+impl<'a, T: DeserializeOwned + Send> Pages<'a, T> {
     /// A list starting at `first`.
     pub(crate) fn new(cf: &'a CloudFoundry, first: Url) -> Self {
         let mut visited = HashSet::new();
@@ -164,12 +165,16 @@ impl<'a, T: DeserializeOwned> Pages<'a, T> {
     }
 
     /// Every resource on every page.
-    pub(crate) async fn collect_all(mut self) -> Result<Vec<T>> {
-        let mut all = Vec::new();
-        while let Some(page) = self.next_page().await? {
-            all.extend(page);
-        }
-        Ok(all)
+    pub(crate) async fn collect_all(self) -> Result<Vec<T>> {
+        crate::paging::collect(self).await
+    }
+}
+
+impl<T: DeserializeOwned + Send> crate::paging::PageSource for Pages<'_, T> {
+    type Item = T;
+
+    fn fetch_page(&mut self) -> impl Future<Output = Result<Option<Vec<T>>>> + Send {
+        self.next_page()
     }
 }
 

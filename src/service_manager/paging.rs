@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
@@ -165,7 +166,15 @@ pub struct Pager<T> {
     _items: PhantomData<fn() -> T>,
 }
 
-impl<T: DeserializeOwned> Pager<T> {
+impl<T: DeserializeOwned + Send> crate::paging::PageSource for Pager<T> {
+    type Item = T;
+
+    fn fetch_page(&mut self) -> impl Future<Output = Result<Option<Vec<T>>>> + Send {
+        self.next_page()
+    }
+}
+
+impl<T: DeserializeOwned + Send> Pager<T> {
     pub(crate) fn new(sm: &ServiceManager, collection: &str, filter: &ListFilter) -> Self {
         Pager {
             url: sm.url(&[collection]),
@@ -216,12 +225,8 @@ impl<T: DeserializeOwned> Pager<T> {
     }
 
     /// Every item of every page.
-    pub(crate) async fn all(mut self) -> Result<Vec<T>> {
-        let mut items = Vec::new();
-        while let Some(page) = self.next_page().await? {
-            items.extend(page);
-        }
-        Ok(items)
+    pub(crate) async fn all(self) -> Result<Vec<T>> {
+        crate::paging::collect(self).await
     }
 
     /// How many pages have been fetched.
