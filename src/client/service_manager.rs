@@ -170,9 +170,10 @@ impl Found {
         }
     }
 
-    fn into_retrieved(self, plan: SetupPlan) -> Result<Retrieved> {
-        let key = self.binding.service_key()?;
+    fn into_retrieved(mut self, plan: SetupPlan) -> Result<Retrieved> {
+        // The summary reads the declared credential type, so it comes before the key is taken.
         let credential = credential_summary(&self.binding, Some(&self.instance.name));
+        let key = self.binding.take_service_key()?;
         Ok(Retrieved {
             plan,
             instance: self.instance,

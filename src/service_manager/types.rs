@@ -1,7 +1,8 @@
 //! The Service Manager's JSON shapes, read leniently.
 //!
-//! Unknown fields are kept in `extra` (never fatal); `last_operation` may be absent; labels are
-//! string → list of strings; timestamps that cannot be read become `None`; the `errors` of an
+//! Unknown fields are never fatal (kept in `extra` on offerings, plans and operations; skipped
+//! on the instances and bindings that lists decode by the page); `last_operation` may be
+//! absent; labels are string → list of strings; timestamps that cannot be read become `None`; the `errors` of an
 //! operation are kept as raw JSON because their shape varies (see
 //! `reference/service-manager-api.md` §5–§6).
 
@@ -118,9 +119,8 @@ pub struct Instance {
     /// The last operation on it, when the response carries one.
     #[serde(default, deserialize_with = "lenient_operation")]
     pub last_operation: Option<Operation>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    // Unknown fields are skipped, not kept: instances and bindings are decoded by the page, and
+    // `#[serde(flatten)]` would make serde buffer every object before reading it.
 }
 
 /// A service binding: credentials of an instance.
@@ -155,9 +155,6 @@ pub struct Binding {
     pub last_operation: Option<Operation>,
     #[serde(default)]
     credentials: Option<Value>,
-    /// Every other field, as sent (values hidden from `Debug`).
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl Binding {
@@ -171,6 +168,11 @@ impl Binding {
     pub fn service_key(&self) -> Result<ServiceKey> {
         let value = self.credentials.clone().unwrap_or(Value::Null);
         ServiceKey::from_value(value)
+    }
+
+    /// [`Binding::service_key`], taking the credentials out instead of copying them.
+    pub fn take_service_key(&mut self) -> Result<ServiceKey> {
+        ServiceKey::from_value(self.credentials.take().unwrap_or(Value::Null))
     }
 
     /// The declared `credential-type` of the credentials, read without touching secrets.
@@ -200,7 +202,6 @@ impl fmt::Debug for Binding {
                 "credentials",
                 &self.credentials.as_ref().map(|_| "[REDACTED]"),
             )
-            .field("extra_fields", &self.extra.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -680,7 +681,7 @@ mod tests {
         assert_eq!(inst.labels["odd"], vec!["single"]);
         assert!(inst.labels["n"].is_empty());
         assert!(inst.last_operation.is_none());
-        assert!(inst.extra.contains_key("brand_new_field"));
+        // An unknown field is skipped, never fatal.
         assert_eq!(inst.readiness(), Readiness::Ready);
 
         let page: Page<Instance> =
