@@ -43,6 +43,42 @@ impl Knobs {
     }
 }
 
+/// The settings every journey builder has, written once: its deadline, its progress callback
+/// and how often it polls.
+macro_rules! journey_knobs {
+    ($builder:ident) => {
+        impl $builder<'_> {
+            /// The deadline of the whole journey: every request is cut to the time left, no
+            /// retry waits past it, and passing it is [`Error::Timeout`](crate::Error::Timeout).
+            pub fn deadline(mut self, deadline: Duration) -> Self {
+                self.knobs.deadline(deadline);
+                self
+            }
+
+            /// Receives what the journey finds, creates and waits for.
+            pub fn on_progress(
+                mut self,
+                f: impl Fn(&ProgressEvent) + Send + Sync + 'static,
+            ) -> Self {
+                self.knobs.on_progress(f);
+                self
+            }
+
+            /// How often an asynchronous operation is looked at: first after `first`, the
+            /// pause doubling up to `longest` (default 200 ms up to 5 s; a server's
+            /// `Retry-After` is honoured within the deadline).
+            pub fn poll_intervals(mut self, first: Duration, longest: Duration) -> Self {
+                self.knobs.poll_intervals(first, longest);
+                self
+            }
+        }
+    };
+}
+
+journey_knobs!(CredentialsBuilder);
+journey_knobs!(RotateBuilder);
+journey_knobs!(RetireStaleBuilder);
+
 /// Finds, and when allowed creates, the credentials of an SAP Cloud ALM API instance; made by
 /// [`ServiceManager::credentials`] or [`CfSpace::credentials`] and run by `.await`.
 ///
@@ -143,27 +179,6 @@ impl<'a> CredentialsBuilder<'a> {
         self
     }
 
-    /// The deadline of the whole journey: every request is cut to the time left, no retry
-    /// waits past it, and passing it is [`Error::Timeout`](crate::Error::Timeout).
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.knobs.deadline(deadline);
-        self
-    }
-
-    /// Receives what the journey finds, creates and waits for.
-    pub fn on_progress(mut self, f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
-        self.knobs.on_progress(f);
-        self
-    }
-
-    /// How often an asynchronous operation is looked at: first after `first`, the pause
-    /// doubling up to `longest` (default 200 ms up to 5 s; a server's `Retry-After` is
-    /// honoured within the deadline).
-    pub fn poll_intervals(mut self, first: Duration, longest: Duration) -> Self {
-        self.knobs.poll_intervals(first, longest);
-        self
-    }
-
     async fn run(self) -> Result<Retrieved> {
         let opts = &self.knobs.options;
         match self.on {
@@ -232,26 +247,6 @@ impl<'a> RotateBuilder<'a> {
         self.request = self.request.keep_old_for(grace);
         self
     }
-
-    /// The deadline of the whole journey (every request is cut to the time left).
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.knobs.deadline(deadline);
-        self
-    }
-
-    /// Receives what the rotation finds, creates and waits for.
-    pub fn on_progress(mut self, f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
-        self.knobs.on_progress(f);
-        self
-    }
-
-    /// How often an asynchronous operation is looked at: first after `first`, the pause
-    /// doubling up to `longest` (default 200 ms up to 5 s; a server's `Retry-After` is
-    /// honoured within the deadline).
-    pub fn poll_intervals(mut self, first: Duration, longest: Duration) -> Self {
-        self.knobs.poll_intervals(first, longest);
-        self
-    }
 }
 
 /// Deletes the bindings of an instance that a rotation kept, once their grace period has
@@ -272,26 +267,6 @@ impl<'a> RetireStaleBuilder<'a> {
             instance,
             knobs: Knobs::default(),
         }
-    }
-
-    /// The deadline of the whole journey (every request is cut to the time left).
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.knobs.deadline(deadline);
-        self
-    }
-
-    /// Receives what is deleted and waited for.
-    pub fn on_progress(mut self, f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
-        self.knobs.on_progress(f);
-        self
-    }
-
-    /// How often an asynchronous operation is looked at: first after `first`, the pause
-    /// doubling up to `longest` (default 200 ms up to 5 s; a server's `Retry-After` is
-    /// honoured within the deadline).
-    pub fn poll_intervals(mut self, first: Duration, longest: Duration) -> Self {
-        self.knobs.poll_intervals(first, longest);
-        self
     }
 }
 
