@@ -209,6 +209,20 @@ impl LastOperation {
         self.kind == "create" && self.state == "succeeded"
     }
 
+    /// The same judgement as the Service Manager's: a pending operation is busy, a failed
+    /// create is failed, anything else (no operation, a finished one, a failed update or
+    /// delete of a resource that exists) is ready.
+    pub fn readiness(&self) -> crate::model::Readiness {
+        use crate::model::Readiness;
+        if self.is_pending() {
+            Readiness::Busy(self.label())
+        } else if self.is_failed() && self.kind == "create" {
+            Readiness::Failed(self.description.clone().unwrap_or_else(|| self.label()))
+        } else {
+            Readiness::Ready
+        }
+    }
+
     /// `create in progress`, for messages.
     pub fn label(&self) -> String {
         format!("{} {}", self.kind, self.state).trim().to_owned()

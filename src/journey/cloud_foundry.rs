@@ -122,12 +122,10 @@ impl CfSpace {
             .iter()
             .map(|entry| {
                 let instance = &entry.instance;
-                let state = match &instance.last_operation {
-                    None => "ready".to_owned(),
-                    Some(op) if op.is_failed() => format!("failed: {} {}", op.kind, op.state),
-                    Some(op) if op.is_pending() => format!("{} {}", op.kind, op.state),
-                    Some(_) => "ready".to_owned(),
-                };
+                let state = instance
+                    .last_operation
+                    .as_ref()
+                    .map_or("ready".to_owned(), |op| op.readiness().describe());
                 InstanceListing {
                     instance: InstanceSummary::new(
                         instance.guid.clone(),

@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::credentials::{CredentialType, ServiceKey};
 use crate::error::Result;
+pub(crate) use crate::model::Readiness;
 use crate::model::{BindingId, InstanceId, OfferingId, OperationId, PlanId};
 
 /// Labels: key → list of values. SAP adds a computed `subaccount_id` label.
@@ -411,18 +412,6 @@ fn normalize(s: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Whether a resource can be used, is still being made, or failed to be made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Readiness {
-    /// Usable.
-    Ready,
-    /// Being created or changed; this is the platform's state word.
-    Busy(String),
-    /// Its creation failed, with the platform's explanation.
-    Failed(String),
 }
 
 /// Judges a resource from its `ready` flag and last operation.

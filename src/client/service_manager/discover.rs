@@ -7,7 +7,7 @@ use super::{credential_summary, summary_of};
 use crate::client::outcome::{CredentialSummary, InstanceSummary};
 use crate::error::Result;
 use crate::model::{OfferingId, PlanId};
-use crate::service_manager::{Binding, Instance, ListFilter, Query, Readiness, ServiceManager};
+use crate::service_manager::{Binding, Instance, ListFilter, Query, ServiceManager};
 
 /// An instance and its bindings, without secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,7 +34,7 @@ pub async fn list(sm: &ServiceManager, offering: &str) -> Result<Vec<InstanceLis
         .await?
         .into_iter()
         .map(|(instance, bindings)| InstanceListing {
-            state: state_word(instance.readiness()),
+            state: instance.readiness().describe(),
             other_platform: (!instance.is_service_manager_platform())
                 .then(|| instance.platform_id.clone().unwrap_or_default()),
             credentials: bindings
@@ -101,12 +101,4 @@ pub(super) async fn listing(
             (instance, mine)
         })
         .collect())
-}
-
-fn state_word(readiness: Readiness) -> String {
-    match readiness {
-        Readiness::Ready => "ready".to_owned(),
-        Readiness::Busy(state) => state,
-        Readiness::Failed(reason) => format!("failed: {reason}"),
-    }
 }
