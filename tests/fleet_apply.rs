@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use calm_credentials::fleet::{Fleet, Manifest, Outcome, RateLimits, Scope};
 use calm_credentials::simulator::{RequestRecord, Server, ServerLimits, Simulator};
-use calm_credentials::{HttpClient, RetryPolicy};
+use calm_credentials::{ErrorKind, HttpClient, RetryPolicy};
 use common::sim::platform_posts;
 use common::{Run, calm_with_env};
 use serde_json::{Value, json};
@@ -45,15 +45,20 @@ fn manifest(keys: &Keys, tenants: usize, credentials: usize, bad: bool) -> Strin
     for key in ["a", "b"] {
         for t in 0..tenants {
             let names: Vec<String> = (0..credentials).map(|c| format!("sys-{t}-{c}")).collect();
-            list.push(json!({"name": format!("{key}-{t}"), "provisioned_on": "2023-01-15",
+            list.push(
+                json!({"name": format!("{key}-{t}"), "provisioned_on": "2023-01-15",
                 "service_manager_key": format!("{key}.json"), "purpose": "transport",
-                "instance": format!("calm-transport-{t}"), "credentials": names}));
+                "instance": format!("calm-transport-{t}"), "credentials": names}),
+            );
         }
     }
     if bad {
-        list.insert(1, json!({"name": "refused", "provisioned_on": "2023-01-15",
+        list.insert(
+            1,
+            json!({"name": "refused", "provisioned_on": "2023-01-15",
             "service_manager_key": "bad.json", "purpose": "transport",
-            "instance": "calm-transport", "credentials": ["x-1", "x-2"]}));
+            "instance": "calm-transport", "credentials": ["x-1", "x-2"]}),
+        );
     }
     let path = keys.dir.path().join("fleet.json");
     std::fs::write(&path, json!({"tenants": list}).to_string()).unwrap();
@@ -133,7 +138,11 @@ async fn apply_creates_every_binding_once_and_a_second_run_only_looks() {
         assert_eq!(on(&records, "GET", "/v1/service_offerings"), 1, "{client}");
         assert_eq!(on(&records, "GET", "/v1/service_plans"), 1, "{client}");
         assert_eq!(on(&records, "POST", "/v1/service_instances"), 3);
-        assert_eq!(on(&records, "POST", "/v1/service_bindings"), 9, "no duplicate");
+        assert_eq!(
+            on(&records, "POST", "/v1/service_bindings"),
+            9,
+            "no duplicate"
+        );
     }
     for (subdomain, _) in [("calm-auto", 0), ("calm-monitoring", 1)] {
         let sm = sim.service_manager(subdomain).unwrap();
@@ -173,12 +182,20 @@ async fn a_refused_key_fails_its_tenant_only_and_exits_1_and_dry_run_sends_no_po
     let path = manifest(&keys, 2, 2, true);
 
     let dry = calm(&["fleet", "apply", &path, "--json", "--dry-run"]).await;
-    assert_eq!(platform_posts(&sim), 0, "a dry run sends no mutating request");
+    assert_eq!(
+        platform_posts(&sim),
+        0,
+        "a dry run sends no mutating request"
+    );
     let got = outcomes(&json_of(&dry));
     assert_eq!(dry.code, 1, "the refused tenant failed: {}", dry.stdout);
     assert_eq!(json_of(&dry)["dry_run"], true);
     for (tenant, _, outcome) in &got {
-        let expected = if tenant == "refused" { "failed" } else { "missing" };
+        let expected = if tenant == "refused" {
+            "failed"
+        } else {
+            "missing"
+        };
         assert_eq!(outcome, expected, "{got:?}");
     }
 
@@ -201,12 +218,23 @@ async fn a_refused_key_fails_its_tenant_only_and_exits_1_and_dry_run_sends_no_po
         .collect();
     assert_eq!(good.len(), 8);
     assert!(good.iter().all(|g| g.2 == "created"), "{good:?}");
-    assert!(!run.stdout.contains("BAD-SECRET-4242"), "no secret in the output");
+    assert!(
+        !run.stdout.contains("BAD-SECRET-4242"),
+        "no secret in the output"
+    );
 
     let human = calm(&["fleet", "apply", &path]).await;
     assert_eq!(human.code, 1);
-    assert!(human.stdout.contains("refused x-1: failed"), "{}", human.stdout);
-    assert!(human.stdout.contains("a-0 sys-0-1: found"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("refused x-1: failed"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("a-0 sys-0-1: found"),
+        "{}",
+        human.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,16 +243,12 @@ async fn out_writes_each_key_with_mode_0600_and_stdout_shows_no_secret() {
     let keys = keys(&sim);
     let path = manifest(&keys, 1, 2, false);
     let out_dir = keys.dir.path().join("out");
-    let run = calm(&[
-        "fleet",
-        "apply",
-        &path,
-        "--out",
-        out_dir.to_str().unwrap(),
-    ])
-    .await;
+    let run = calm(&["fleet", "apply", &path, "--out", out_dir.to_str().unwrap()]).await;
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    for (tenant, names) in [("a-0", ["sys-0-0", "sys-0-1"]), ("b-0", ["sys-0-0", "sys-0-1"])] {
+    for (tenant, names) in [
+        ("a-0", ["sys-0-0", "sys-0-1"]),
+        ("b-0", ["sys-0-0", "sys-0-1"]),
+    ] {
         for name in names {
             let file = out_dir.join(tenant).join(format!("{name}.json"));
             let text = std::fs::read_to_string(&file).unwrap();
@@ -311,7 +335,11 @@ async fn a_server_with_lower_limits_than_configured_is_survived_with_few_429s() 
     assert!(refused <= 10, "{refused} 429s");
     for client in &keys.clients {
         let records = sm_requests(&sim, client);
-        assert_eq!(on(&records, "POST", "/v1/service_bindings") - count_refused(&records, "/v1/service_bindings"), 20);
+        assert_eq!(
+            on(&records, "POST", "/v1/service_bindings")
+                - count_refused(&records, "/v1/service_bindings"),
+            20
+        );
     }
 }
 
@@ -322,3 +350,63 @@ fn count_refused(records: &[RequestRecord], prefix: &str) -> usize {
         .count()
 }
 
+/// A Cloud Foundry tenant beside a Service Manager tenant, through the library: keys created
+/// once, found on the second run, and the outcomes carry the keys to hand over; a tenant
+/// whose org lacks the entitlement fails alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_foundry_and_service_manager_tenants_side_by_side() {
+    let sim = Simulator::start().await.unwrap();
+    let keys = keys(&sim);
+    let text = json!({"tenants": [
+        {"name": "cf-one", "provisioned_on": "2023-01-15",
+         "cloud_foundry": {"api": sim.cf_api_url().as_str(), "org": "calm-auto", "space": "dev"},
+         "purpose": "transport", "instance": "calm-transport", "credentials": ["k-1", "k-2", "k-3"]},
+        {"name": "cf-unentitled", "provisioned_on": "2023-01-15",
+         "cloud_foundry": {"api": sim.cf_api_url().as_str(), "org": "calm-manual", "space": "dev"},
+         "purpose": "transport", "instance": "calm-transport", "credentials": ["u-1", "u-2"]},
+        {"name": "sm-one", "provisioned_on": "2023-01-15", "service_manager_key": "a.json",
+         "purpose": "transport", "instance": "calm-transport", "credentials": ["b-1", "b-2"]}]})
+    .to_string();
+    let path = keys.dir.path().join("fleet.json");
+    let manifest = Manifest::parse(&text, "json", &path, keys.dir.path()).unwrap();
+
+    for (round, expected) in [(0, "created"), (1, "found")] {
+        sim.clear_requests();
+        let mut run = Fleet::new(manifest.clone())
+            .cloud_foundry_login(sim.cf_login())
+            .run()
+            .unwrap();
+        let mut seen = Vec::new();
+        while let Some(outcome) = run.next().await {
+            if outcome.tenant == "cf-unentitled" {
+                let error = outcome.result.error().expect("failed");
+                assert_eq!(error.kind(), ErrorKind::EntitlementMissing, "{error}");
+                continue;
+            }
+            assert_eq!(
+                outcome.result.as_str(),
+                expected,
+                "round {round}: {outcome:?}"
+            );
+            assert!(outcome.result.key().is_some());
+            seen.push(format!("{}/{}", outcome.tenant, outcome.credential));
+        }
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                "cf-one/k-1",
+                "cf-one/k-2",
+                "cf-one/k-3",
+                "sm-one/b-1",
+                "sm-one/b-2"
+            ]
+        );
+        let summary = run.summary();
+        assert_eq!((summary.done(), summary.failed), (7, 2));
+        assert_eq!(summary.requests, sim.requests().len() as u64);
+        if round == 1 {
+            assert_eq!(platform_posts(&sim), 0, "the second run creates nothing");
+        }
+    }
+}

@@ -94,7 +94,11 @@ fn apply(args: ApplyArgs) -> Outcome {
                 write_failures += 1;
                 error = Some(format!("writing the credentials: {e}"));
             }
-            let word = if error.is_some() { "failed" } else { outcome.result.as_str() };
+            let word = if error.is_some() {
+                "failed"
+            } else {
+                outcome.result.as_str()
+            };
             let line = outcome_line(&outcome, word, error.as_deref(), args.dry_run);
             match &bar {
                 Some(bar) => {
@@ -133,10 +137,8 @@ fn progress_bar(total: u64) -> Option<ProgressBar> {
         return None;
     }
     let bar = ProgressBar::new(total);
-    let style = ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} credentials, {msg}, ETA {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} credentials, {msg}, ETA {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.set_message("429 pauses: 0");
     Some(bar)
@@ -155,7 +157,10 @@ fn outcome_line(outcome: &CredentialOutcome, word: &str, error: Option<&str>, dr
 
 fn summary_line(s: &FleetSummary) -> String {
     let missing = if s.dry_run {
-        format!(", {} would be created (dry run: nothing was created)", s.missing)
+        format!(
+            ", {} would be created (dry run: nothing was created)",
+            s.missing
+        )
     } else {
         String::new()
     };

@@ -43,7 +43,5 @@ mod window;
 pub use limiter::{Admission, ClientLimiter, RateLimiters};
 pub use limits::{HOUR, MINUTE, RateLimit, RateLimits, Scope, Scopes};
 pub use manifest::{Manifest, ManifestError, ManifestErrorKind, Platform, TenantEntry};
-pub use runner::{
-    CredentialOutcome, DEFAULT_CONCURRENCY, Fleet, FleetRun, FleetSummary, Outcome,
-};
+pub use runner::{CredentialOutcome, DEFAULT_CONCURRENCY, Fleet, FleetRun, FleetSummary, Outcome};
 pub use window::LimiterStats;

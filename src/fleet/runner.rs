@@ -153,10 +153,9 @@ impl Fleet {
         let counts = Arc::new(Mutex::new(Counts::default()));
         let opts = RetrieveOptions {
             create: !self.dry_run,
-            wait: {
-                let mut wait = crate::wait::WaitOptions::default();
-                wait.timeout = self.deadline;
-                wait
+            wait: crate::wait::WaitOptions {
+                timeout: self.deadline,
+                ..Default::default()
             },
         };
         let total = self.tenants.iter().map(|t| t.credentials.len()).sum();
@@ -376,7 +375,7 @@ impl fmt::Display for Outcome {
 struct Handles {
     service_managers: HashMap<String, std::result::Result<ServiceManager, Arc<Error>>>,
     cloud_foundry: HashMap<Url, OnceCell<std::result::Result<CloudFoundry, Arc<Error>>>>,
-    cf_login: std::result::Result<Option<CfLogin>, Arc<Error>>,
+    cf_login: Option<CfLogin>,
     http: HttpClient,
     dry_run: bool,
 }
@@ -411,11 +410,6 @@ impl Handles {
                 }
             }
         }
-        let cf_login = match cf_login {
-            Some(login) => Ok(Some(login)),
-            None if cloud_foundry.is_empty() => Ok(None),
-            None => CfLogin::from_environment().map(Some).map_err(Arc::new),
-        };
         Handles {
             service_managers,
             cloud_foundry,
@@ -459,15 +453,20 @@ impl Handles {
         };
         cell.get_or_init(|| async {
             let login = match &self.cf_login {
-                Ok(Some(login)) => login.clone(),
-                Ok(None) => return Err(Arc::new(Error::config("the fleet", "no login"))),
-                Err(e) => return Err(Arc::clone(e)),
+                Some(login) if login.api_url == *api => login.clone(),
+                Some(login) => {
+                    let mut login = login.clone();
+                    login.api_url = api.clone();
+                    login.login_url = None;
+                    login
+                }
+                // As `cf` has it, for this API.
+                None => CfLogin::builder()
+                    .api_url(api.as_str())
+                    .process_environment()
+                    .build()
+                    .map_err(Arc::new)?,
             };
-            let mut login = login;
-            if login.api_url != *api {
-                login.api_url = api.clone();
-                login.login_url = None;
-            }
             CloudFoundry::connect_with(login, self.http.clone())
                 .await
                 .map_err(Arc::new)

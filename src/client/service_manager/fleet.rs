@@ -2,7 +2,7 @@
 //! found with one paged listing and created (with the journeys' own get-or-create rule) only
 //! where missing. Called from `crate::fleet::runner` only.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::ensure::Ensure;
 use crate::client::RetrieveOptions;
@@ -52,11 +52,12 @@ async fn existing_bindings(
 ) -> Result<HashMap<String, Binding>> {
     let filter = ListFilter::field(Query::new().eq("service_instance_id", instance_id.as_str()))
         .max_items(PAGE_SIZE);
+    let names: HashSet<&str> = names.iter().map(String::as_str).collect();
     let mut pager = sm.list_bindings(filter);
     let mut wanted = HashMap::new();
     while let Some(page) = pager.next_page().await? {
         for binding in page {
-            if names.iter().any(|n| *n == binding.name) {
+            if names.contains(binding.name.as_str()) {
                 wanted.insert(binding.name.clone(), binding);
             }
         }
