@@ -410,3 +410,40 @@ async fn cloud_foundry_and_service_manager_tenants_side_by_side() {
         }
     }
 }
+
+/// 250 credentials on one instance: found on the rerun with the instance and first-binding
+/// lookups plus ceil(250 / 200) pages of the instance's bindings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_credentials_of_one_tenant_cost_a_few_pages_on_the_rerun() {
+    let sim = Simulator::start().await.unwrap();
+    let keys = keys(&sim);
+    let names: Vec<String> = (0..250).map(|i| format!("sys-{i:03}")).collect();
+    let text = json!({"tenants": [{"name": "big", "provisioned_on": "2023-01-15",
+        "service_manager_key": "a.json", "purpose": "transport",
+        "instance": "calm-transport", "credentials": names}]})
+    .to_string();
+    let path = keys.dir.path().join("fleet.json");
+    let manifest = Manifest::parse(&text, "json", &path, keys.dir.path()).unwrap();
+    let drain = |manifest: Manifest| async move {
+        let mut run = Fleet::new(manifest).run().unwrap();
+        while run.next().await.is_some() {}
+        run.summary()
+    };
+    let first = drain(manifest.clone()).await;
+    assert_eq!((first.created, first.failed), (250, 0));
+    let posts = on(
+        &sm_requests(&sim, &keys.clients[0]),
+        "POST",
+        "/v1/service_bindings",
+    );
+    assert_eq!(posts, 250, "no duplicate");
+
+    sim.clear_requests();
+    let second = drain(manifest).await;
+    assert_eq!((second.found, second.created), (250, 0));
+    let records = sm_requests(&sim, &keys.clients[0]);
+    let pages = on(&records, "GET", "/v1/service_bindings");
+    // One lookup of the first binding by name, then the listing: ceil(250 / 200) pages.
+    assert_eq!(pages, 1 + 2, "{records:?}");
+    assert_eq!(records.len(), 1 + 1 + 2);
+}
