@@ -196,7 +196,13 @@ fn main() {
     let sizes: Vec<usize> = std::env::var("CALM_BENCH_TENANTS")
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
-        .unwrap_or_else(|| if benching { vec![1_000, 10_000] } else { vec![20] });
+        .unwrap_or_else(|| {
+            if benching {
+                vec![1_000, 10_000]
+            } else {
+                vec![20]
+            }
+        });
     let minute_s: f64 = std::env::var("CALM_BENCH_MINUTE_S")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -388,7 +388,14 @@ async fn cloud_foundry_and_service_manager_tenants_side_by_side() {
                 expected,
                 "round {round}: {outcome:?}"
             );
-            assert!(outcome.result.key().is_some());
+            let key = outcome.result.key().expect("the key to hand over");
+            let exposed = key.expose_json();
+            let secret = exposed["uaa"]["clientsecret"]
+                .as_str()
+                .or(exposed["clientsecret"].as_str())
+                .expect("a secret");
+            assert!(!format!("{outcome:?}").contains(secret), "Debug hides it");
+            assert!(!format!("{}", outcome.result).contains(secret));
             seen.push(format!("{}/{}", outcome.tenant, outcome.credential));
         }
         seen.sort();

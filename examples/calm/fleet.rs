@@ -112,7 +112,10 @@ fn apply(args: ApplyArgs) -> Outcome {
                 None if !args.json => crate::out!("{line}"),
                 None => {}
             }
-            results.insert((outcome.tenant, outcome.credential), (word, error));
+            // Only --json needs every outcome at the end (names and words, no keys).
+            if args.json {
+                results.insert((outcome.tenant, outcome.credential), (word, error));
+            }
         }
         run.summary()
     });
