@@ -143,6 +143,10 @@ async fn apply_creates_every_binding_once_and_a_second_run_only_looks() {
             9,
             "no duplicate"
         );
+        // Per new tenant: the instance looked up and created, the first binding created by
+        // the journey, the instance read once, two more bindings created (no listing: the
+        // instance is new); the offering and plan once per key.
+        assert_eq!(records.len(), 3 * 6 + 2, "{client}: {records:?}");
     }
     for (subdomain, _) in [("calm-auto", 0), ("calm-monitoring", 1)] {
         let sm = sim.service_manager(subdomain).unwrap();

@@ -36,7 +36,8 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 /// - One [`ServiceManager`] handle per client id (one token request, at most one offering and
 ///   one plan lookup per run), one [`CloudFoundry`] connection per API.
 /// - Per tenant: the instance and its first credential through one journey, then one paged
-///   listing of the instance's bindings; only the missing ones are created. A tenant with `N`
+///   listing of the instance's bindings (none when the journey created the instance); only the
+///   missing ones are created. A tenant with `N`
 ///   credentials costs `ceil(N / 200) + 2` lookups when its instance exists.
 /// - Tenants side by side, at most [`concurrency`](Self::concurrency) at once; outcomes are
 ///   streamed out, never collected, so memory follows the concurrency, not the manifest size.
@@ -495,24 +496,25 @@ impl Handles {
             .deadline(opts.wait.timeout)
             .await;
         let mut outcomes = Vec::with_capacity(entry.credentials.len());
-        let (instance_id, rest) = match journey {
+        let (instance_id, fresh, rest) = match journey {
             Ok(got) if got.instance.name == entry.instance && got.credential.name == *first => {
                 outcomes.push((
                     first.clone(),
                     Outcome::of(got.key, got.credential_provenance),
                 ));
-                (got.instance.id, &entry.credentials[1..])
+                let fresh = got.instance_provenance == Provenance::Created;
+                (got.instance.id, fresh, &entry.credentials[1..])
             }
             // Generated credentials of another instance, or a dry run that found something
             // missing: the named instance is looked up by name.
             Ok(_) => match self.named_instance(sm, entry).await {
-                Ok(Some(id)) => (id, &entry.credentials[..]),
+                Ok(Some(id)) => (id, false, &entry.credentials[..]),
                 Ok(None) => return self.instance_missing(entry),
                 Err(e) => return all_failed(entry, Arc::new(e)),
             },
             Err(e) if self.dry_run && e.kind() == ErrorKind::NotFound => {
                 match self.named_instance(sm, entry).await {
-                    Ok(Some(id)) => (id, &entry.credentials[..]),
+                    Ok(Some(id)) => (id, false, &entry.credentials[..]),
                     Ok(None) => return self.instance_missing(entry),
                     Err(e) => return all_failed(entry, Arc::new(e)),
                 }
@@ -522,7 +524,7 @@ impl Handles {
         if rest.is_empty() {
             return outcomes;
         }
-        match ensure_bindings(sm, &instance_id, rest, opts).await {
+        match ensure_bindings(sm, &instance_id, rest, fresh, opts).await {
             Ok(ensured) => outcomes.extend(ensured.into_iter().map(|(name, result)| {
                 let outcome = match result {
                     Ok(Some((key, provenance))) => Outcome::of(key, provenance),

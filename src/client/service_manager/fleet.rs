@@ -23,13 +23,21 @@ pub(crate) type Ensured = Result<Option<(ServiceKey, Provenance)>>;
 /// bindings (ceil(bindings / 200) requests; only the wanted ones are kept), then, when
 /// `opts.create`, each missing one created in turn (the instance is read once first). The
 /// outer error is the listing's: then nothing is known about any name.
+///
+/// `fresh`: the caller has just created the instance, so there is nothing to list (a binding
+/// another client adds meanwhile is adopted through the create's 409, as the journeys do).
 pub(crate) async fn ensure_bindings(
     sm: &ServiceManager,
     instance_id: &InstanceId,
     names: &[String],
+    fresh: bool,
     opts: &RetrieveOptions,
 ) -> Result<Vec<(String, Ensured)>> {
-    let mut existing = existing_bindings(sm, instance_id, names).await?;
+    let mut existing = if fresh {
+        HashMap::new()
+    } else {
+        existing_bindings(sm, instance_id, names).await?
+    };
     let ensure = Ensure::new(sm, opts);
     let mut instance: Option<Instance> = None;
     let mut out = Vec::with_capacity(names.len());
