@@ -1,10 +1,12 @@
-//! `calm fleet apply --dry-run`: a manifest is validated whole, nothing is sent, a bad manifest
-//! exits 2 naming the problem and where.
+//! `calm fleet apply --dry-run`: a manifest is validated whole, only lookups are sent, a bad
+//! manifest exits 2 naming the problem and where (before any request).
 #![cfg(feature = "simulator")]
 
 mod common;
 
-use common::calm;
+use calm_credentials::simulator::Simulator;
+use common::sim::{cf_user, platform_posts};
+use common::{Run, calm, calm_with_env};
 use serde_json::Value;
 
 const SM_KEY: &str = include_str!("fixtures/keys/service-manager.json");
@@ -19,6 +21,44 @@ fn folder(manifest_name: &str, manifest: &str) -> (tempfile::TempDir, String) {
     (dir, path)
 }
 
+/// The manifest's folder with the simulator's key of `calm-manual` and its Cloud Foundry API;
+/// the environment logs `cf` in as the simulator's user.
+fn sim_folder(
+    sim: &Simulator,
+    manifest_name: &str,
+    manifest: &str,
+) -> (tempfile::TempDir, String, Vec<(String, String)>) {
+    let manifest = manifest
+        .replace(
+            "https://api.cf.eu10.hana.ondemand.com",
+            sim.cf_api_url().as_str(),
+        )
+        .replace("\"Beta\"", "\"calm-monitoring\"");
+    let (dir, path) = folder(manifest_name, &manifest);
+    let key = sim.sm_key("calm-manual").unwrap().expose_json();
+    std::fs::write(dir.path().join("keys/acme-sm.json"), key.to_string()).unwrap();
+    let user = cf_user(sim);
+    let env = vec![
+        ("CF_HOME".to_owned(), dir.path().display().to_string()),
+        ("CF_USERNAME".to_owned(), user.username),
+        ("CF_PASSWORD".to_owned(), user.password),
+    ];
+    (dir, path, env)
+}
+
+/// Runs `calm` off the async runtime, so the in-process simulator keeps serving.
+async fn run_with(args: &[&str], env: &[(String, String)]) -> Run {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env = env.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        calm_with_env(&args, None, &env)
+    })
+    .await
+    .unwrap()
+}
+
 const MANIFEST: &str = r#"{"limits": {"requests_per_minute": 800, "binding_requests_per_minute": 400},
  "tenants": [
    {"name": "acme-prod", "provisioned_on": "2023-01-15",
@@ -30,11 +70,12 @@ const MANIFEST: &str = r#"{"limits": {"requests_per_minute": 800, "binding_reque
     "purpose": "api", "scopes": ["calm-api.tasks.read"], "instance": "calm-api",
     "credentials": ["beta-api"]}]}"#;
 
-#[test]
-fn dry_run_lists_every_tenant_and_credential_and_sends_nothing() {
-    let (_dir, path) = folder("fleet.json", MANIFEST);
-    let run = calm(&["fleet", "apply", &path, "--dry-run", "--json"], None);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_lists_every_tenant_and_credential_and_creates_nothing() {
+    let sim = Simulator::start().await.unwrap();
+    let (_dir, path, env) = sim_folder(&sim, "fleet.json", MANIFEST);
+    let run = run_with(&["fleet", "apply", &path, "--dry-run", "--json"], &env).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let out: Value = serde_json::from_str(&run.stdout).expect("one JSON object");
     assert_eq!(out["dry_run"], true);
     assert_eq!(out["credentials"], 3);
@@ -56,21 +97,29 @@ fn dry_run_lists_every_tenant_and_credential_and_sends_nothing() {
         .map(|s| s["action"].as_str().unwrap())
         .collect();
     assert!(acme_steps.contains(&"create-instance"), "{acme_steps:?}");
-    for run in [run, calm(&["fleet", "apply", &path, "--dry-run"], None)] {
-        assert!(!run.stdout.contains("SM-SECRET-3333"), "{}", run.stdout);
+    assert_eq!(tenants[0]["credentials"][1]["outcome"], "missing");
+    let key = sim.sm_key("calm-manual").unwrap().expose_json();
+    let secret = key["clientsecret"].as_str().unwrap().to_owned();
+    let human = run_with(&["fleet", "apply", &path, "--dry-run"], &env).await;
+    for run in [&run, &human] {
+        assert!(!run.stdout.contains(&secret), "{}", run.stdout);
     }
-    let human = calm(&["fleet", "apply", &path, "--dry-run"], None);
-    assert_eq!(human.code, 0);
-    assert!(human.stdout.contains("sys-002"), "{}", human.stdout);
+    assert_eq!(human.code, 0, "{}{}", human.stdout, human.stderr);
     assert!(
-        human.stdout.contains("nothing was sent"),
+        human.stdout.contains("sys-002: missing, would be created"),
         "{}",
         human.stdout
     );
+    assert!(
+        human.stdout.contains("nothing was created"),
+        "{}",
+        human.stdout
+    );
+    assert_eq!(platform_posts(&sim), 0);
 }
 
-#[test]
-fn toml_manifest_gives_the_same_plan() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toml_manifest_gives_the_same_plan() {
     let toml = r#"
 [limits]
 requests_per_minute = 800
@@ -93,19 +142,21 @@ scopes = ["calm-api.tasks.read"]
 instance = "calm-api"
 credentials = ["beta-api"]
 "#;
-    let (_d1, json_path) = folder("fleet.json", MANIFEST);
-    let (_d2, toml_path) = folder("fleet.toml", toml);
-    let strip = |path: &str| {
-        let run = calm(&["fleet", "apply", path, "--dry-run", "--json"], None);
+    let sim = Simulator::start().await.unwrap();
+    let (_d1, json_path, env) = sim_folder(&sim, "fleet.json", MANIFEST);
+    let (_d2, toml_path, _) = sim_folder(&sim, "fleet.toml", toml);
+    let mut seen = Vec::new();
+    for path in [json_path, toml_path] {
+        let run = run_with(&["fleet", "apply", &path, "--dry-run", "--json"], &env).await;
         assert_eq!(run.code, 0, "{}", run.stderr);
         let v: Value = serde_json::from_str(&run.stdout).unwrap();
-        (
+        seen.push((
             v["tenants"].as_array().unwrap().len(),
             v["tenants"][1]["credentials"].clone(),
             v["limits_per_minute"].clone(),
-        )
-    };
-    assert_eq!(strip(&json_path), strip(&toml_path));
+        ));
+    }
+    assert_eq!(seen[0], seen[1]);
 }
 
 #[test]
@@ -174,12 +225,4 @@ fn bad_manifests_exit_2_naming_the_problem() {
         out["error"],
         "/nonexistent/fleet.json: the file does not exist"
     );
-}
-
-#[test]
-fn apply_without_dry_run_is_refused_until_the_runner_exists() {
-    let (_dir, path) = folder("fleet.json", MANIFEST);
-    let run = calm(&["fleet", "apply", &path], None);
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("--dry-run"), "{}", run.stderr);
 }

@@ -15,6 +15,7 @@
 
 mod discover;
 mod ensure;
+pub(crate) mod fleet;
 mod generated;
 mod rotate;
 

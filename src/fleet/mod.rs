@@ -12,6 +12,8 @@
 //!   [`HttpClientBuilder::rate_limiters`](crate::http::HttpClientBuilder::rate_limiters) and every
 //!   Service Manager request through that client waits for its client's limiter.
 //! - [`Manifest`]: the fleet manifest (JSON or TOML), validated whole before any request.
+//! - [`Fleet`]: the runner: every credential of a manifest ensured, tenants side by side,
+//!   a [`FleetRun`] stream of [`CredentialOutcome`]s as they finish and a [`FleetSummary`].
 //!
 //! # How the limiter behaves
 //! - **No sliding window exceeds a limit.** Each limit keeps the send times of its last
@@ -35,9 +37,11 @@ mod e2e_tests;
 mod limiter;
 mod limits;
 mod manifest;
+mod runner;
 mod window;
 
 pub use limiter::{Admission, ClientLimiter, RateLimiters};
 pub use limits::{HOUR, MINUTE, RateLimit, RateLimits, Scope, Scopes};
 pub use manifest::{Manifest, ManifestError, ManifestErrorKind, Platform, TenantEntry};
+pub use runner::{CredentialOutcome, DEFAULT_CONCURRENCY, Fleet, FleetRun, FleetSummary, Outcome};
 pub use window::LimiterStats;
