@@ -20,8 +20,7 @@
 
 use std::hint::black_box;
 use std::io::BufReader;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -32,6 +31,10 @@ use futures_util::stream::{self, StreamExt};
 use rustix::time::{ClockId, clock_gettime};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+
+#[path = "common/sim_process.rs"]
+mod sim_process;
+use sim_process::{SimProcess, calm_binary};
 use tokio::runtime::Runtime;
 use url::Url;
 
@@ -41,38 +44,6 @@ const IN_FLIGHT: usize = 16;
 const TENANTS: [usize; 2] = [100, 1_000];
 const INSTANCE: &str = "cloud-alm-api";
 const BINDING: &str = "cloud-alm-api-binding";
-
-/// The `calm simulate` child; killed when dropped.
-struct SimProcess(Child);
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The `calm` example next to this bench binary (`target/<profile>/examples/calm`), built with
-/// the same profile when missing.
-fn calm_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("bench binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("calm{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--profile", "bench", "--example", "calm"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build --example calm");
-        assert!(status.success(), "building the calm example failed");
-    }
-    path
-}
 
 /// Starts `calm simulate` with `n` automatic-tier tenants and returns it with what it printed.
 fn start_simulator(n: usize, dir: &std::path::Path) -> (SimProcess, Value) {

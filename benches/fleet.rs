@@ -14,44 +14,17 @@
 //! Run with `cargo bench --bench fleet` (sizes: `CALM_BENCH_TENANTS`, e.g. `1000,10000`).
 
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use calm_credentials::fleet::{Fleet, FleetSummary, Manifest, RateLimits};
 use calm_credentials::simulator::{Server, ServerLimits, Simulator};
 use serde_json::{Value, json};
 
-/// The `calm simulate` child; killed when dropped.
-struct SimProcess(Child);
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The `calm` example next to this bench binary, built with the same profile when missing.
-fn calm_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("bench binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("calm{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--profile", "bench", "--example", "calm"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build --example calm");
-        assert!(status.success(), "building the calm example failed");
-    }
-    path
-}
+#[path = "common/sim_process.rs"]
+mod sim_process;
+use sim_process::{SimProcess, calm_binary};
 
 fn start_simulator() -> (SimProcess, Value) {
     let mut child = Command::new(calm_binary())
