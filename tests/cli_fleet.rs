@@ -6,7 +6,7 @@ mod common;
 
 use calm_credentials::simulator::Simulator;
 use common::sim::{cf_user, platform_posts};
-use common::{Run, calm, calm_with_env};
+use common::{Run, calm};
 use serde_json::Value;
 
 const SM_KEY: &str = include_str!("fixtures/keys/service-manager.json");
@@ -48,15 +48,8 @@ fn sim_folder(
 
 /// Runs `calm` off the async runtime, so the in-process simulator keeps serving.
 async fn run_with(args: &[&str], env: &[(String, String)]) -> Run {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let env = env.to_vec();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        calm_with_env(&args, None, &env)
-    })
-    .await
-    .unwrap()
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    common::calm_async(args, &env).await
 }
 
 const MANIFEST: &str = r#"{"limits": {"requests_per_minute": 800, "binding_requests_per_minute": 400},

@@ -12,23 +12,12 @@ use calm_credentials::simulator::{
     AsyncMode, Fault, FaultRule, OperationErrors, OperationFailure, PendingVisibility, Refusals,
     Server, Simulator,
 };
-use common::{Run, calm_with_env};
+use common::Run;
 use serde_json::Value;
 
 /// Runs `calm` off the async runtime, so the in-process simulator keeps serving.
 async fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        calm_with_env(&args, None, &env)
-    })
-    .await
-    .unwrap()
+    common::calm_async(args, env).await
 }
 
 fn json(out: &Run) -> Value {

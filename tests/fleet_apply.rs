@@ -10,8 +10,8 @@ use std::time::Duration;
 use calm_credentials::fleet::{Fleet, Manifest, Outcome, RateLimits, Scope};
 use calm_credentials::simulator::{RequestRecord, Server, ServerLimits, Simulator};
 use calm_credentials::{ErrorKind, HttpClient, RetryPolicy};
+use common::Run;
 use common::sim::platform_posts;
-use common::{Run, calm_with_env};
 use serde_json::{Value, json};
 
 /// The keys of two Service Manager clients, and a third one the token server refuses.
@@ -81,13 +81,7 @@ fn on(records: &[RequestRecord], method: &str, prefix: &str) -> usize {
 
 /// Runs `calm` off the async runtime, so the in-process simulator keeps serving.
 async fn calm(args: &[&str]) -> Run {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        calm_with_env(&args, None, &[])
-    })
-    .await
-    .unwrap()
+    common::calm_async(args, &[]).await
 }
 
 fn json_of(run: &Run) -> Value {

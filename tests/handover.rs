@@ -14,7 +14,7 @@ use calm_credentials::runtime::{self, ProcessEnv, Query};
 use calm_credentials::simulator::{Fault, FaultRule, Server, Simulator};
 use calm_credentials::{Error, HttpClient, ServiceKey};
 use calm_credentials::{Sink, SinkContext};
-use common::{Run, calm_with_env};
+use common::Run;
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> ServiceKey {
@@ -580,18 +580,7 @@ async fn a_refused_token_is_renewed_once_on_401() {
 // `calm` with --output, `calm env`, `calm api`
 
 async fn calm(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        calm_with_env(&args, None, &env)
-    })
-    .await
-    .unwrap()
+    common::calm_async(args, env).await
 }
 
 fn assert_no_secret(run: &Run, secret: &str) {

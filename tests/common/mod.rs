@@ -37,6 +37,22 @@ pub fn calm(args: &[&str], stdin: Option<&str>) -> Run {
     calm_with_env(args, stdin, &[])
 }
 
+/// Runs `calm` off the async runtime, so an in-process simulator keeps serving meanwhile.
+pub async fn calm_async(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        calm_with_env(&args, None, &env)
+    })
+    .await
+    .unwrap()
+}
+
 /// Runs `calm` with extra environment variables.
 pub fn calm_with_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(calm_path());
