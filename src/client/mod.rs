@@ -2,17 +2,11 @@
 //! Manager (recommended) or in a Cloud Foundry space (legacy).
 //!
 //! - [`outcome`]: what a journey found, created and handed over.
-//! - [`service_manager`]: the executor for the Service Manager ("Other" environment):
-//!   [`service_manager::retrieve`], [`service_manager::list`], [`service_manager::discover`],
-//!   [`service_manager::rotate`].
-//! - [`cloud_foundry`]: the executor for a Cloud Foundry space: [`cloud_foundry::retrieve`].
+//! - [`service_manager`]: the Service Manager's own journeys: [`service_manager::list`],
+//!   [`service_manager::discover`], [`service_manager::rotate`].
 //!
-//! Both follow the same rules for generated credentials: the token must carry the scopes the
-//! purpose needs, else the next generated credentials are tried, and with create an instance and
-//! credentials are made instead.
+//! Retrieval on either platform is the one executor's, in [`crate::journey`].
 
-pub mod cloud_foundry;
-mod generated;
 pub mod outcome;
 pub mod service_manager;
 

@@ -1,23 +1,17 @@
-//! Service instances: find by name in a space, wait until idle, get-or-create.
-
-use std::time::Duration;
+//! Service instances: find by name in a space, wait until idle, create (the get-or-create rule
+//! is the journeys').
 
 use serde_json::{Value, json};
 use url::Url;
 
 use super::CloudFoundry;
-use super::errors::{Unprocessable, unprocessable};
 use super::jobs::job_errors_message;
 use super::paging::{Pages, list_url};
 use super::types::{LastOperation, ServiceInstance, ServicePlan, Space};
 use crate::error::{Error, Result};
 use crate::http::Request;
-use crate::model::Provenance;
 use crate::model::{InstanceId, SpaceId};
-use crate::wait::{Poll, ProgressEvent, WaitOptions, poll_until};
-
-/// How often a create is sent when answers get lost (a lookup by name comes between tries).
-pub const MAX_CREATE_ATTEMPTS: u32 = 3;
+use crate::wait::{Poll, WaitOptions, poll_until};
 
 impl CloudFoundry {
     /// The instance called exactly `name` (case-sensitive) in `space`, if any. One request.
@@ -79,19 +73,16 @@ impl CloudFoundry {
         .await
     }
 
-    /// Creates instance `name` of `plan` in `space` with `parameters`, and waits until it is
-    /// ready. Get-or-create: when the name is taken, the existing instance is returned (as
-    /// [`Provenance::Found`]) once idle; when an answer is lost, the instance is looked up by
-    /// name before the create is sent again, so no duplicate is made.
-    pub(crate) async fn create_instance(
+    /// Sends the create of instance `name` of `plan` in `space` with `parameters`, once.
+    /// Returns the job to wait for ([`CloudFoundry::finish_instance_job`]); refusals are
+    /// errors (`unprocessable` tells "name taken" from the rest).
+    pub(crate) async fn post_instance(
         &self,
         space: &Space,
         name: &str,
         plan: &ServicePlan,
-        parameters: Value,
-        wait: &WaitOptions,
-    ) -> Result<(ServiceInstance, Provenance)> {
-        let operation = format!("creation of service instance `{name}`");
+        parameters: &Value,
+    ) -> Result<Url> {
         let body = json!({
             "type": "managed",
             "name": name,
@@ -101,61 +92,20 @@ impl CloudFoundry {
             },
             "parameters": parameters,
         });
-        self.emit(ProgressEvent::Creating {
-            what: format!("service instance `{name}` in space `{}`", space.name),
-        });
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let request = Request::post(self.url("/v3/service_instances")?).json(body.clone());
-            let error = match self.send(request).await {
-                Ok(response) => {
-                    let job = self.job_location(&response, &operation)?;
-                    let instance = self
-                        .finish_instance_job(&job, space, name, &operation, wait)
-                        .await?;
-                    return Ok((instance, Provenance::Created));
-                }
-                Err(e) => e,
-            };
-            if unprocessable(&error) == Some(Unprocessable::InstanceNameTaken) {
-                let found = self.find_instance(&space.guid, name).await?.ok_or(error)?;
-                self.note(format!(
-                    "service instance `{name}` already exists; using it"
-                ));
-                return Ok((
-                    self.wait_instance_ready(found, wait).await?,
-                    Provenance::Found,
-                ));
-            }
-            // Refused before any work (429), or maybe done (lost answer, 5xx): look up, then resend.
-            let worth_another_look = error.is_retryable() || error.may_have_taken_effect();
-            if !worth_another_look || attempt == MAX_CREATE_ATTEMPTS {
-                return Err(error);
-            }
-            if let Some(found) = self.find_instance(&space.guid, name).await?
-                && !found
-                    .last_operation
-                    .as_ref()
-                    .is_some_and(LastOperation::is_failed)
-            {
-                return Ok((
-                    self.wait_instance_ready(found, wait).await?,
-                    Provenance::Created,
-                ));
-            }
-            tokio::time::sleep(pause_before_retry(&error, attempt)).await;
-        }
+        let request = Request::post(self.url("/v3/service_instances")?).json(body);
+        let response = self.send(request).await?;
+        self.job_location(&response, &format!("creation of service instance `{name}`"))
     }
 
-    async fn finish_instance_job(
+    /// Waits for the job of an instance create, then until the instance is ready.
+    pub(crate) async fn finish_instance_job(
         &self,
         job_url: &Url,
         space: &Space,
         name: &str,
-        operation: &str,
         wait: &WaitOptions,
     ) -> Result<ServiceInstance> {
+        let operation = &format!("creation of service instance `{name}`");
         match self.await_job(job_url, operation, wait).await? {
             super::jobs::JobEnd::Complete(_) => {}
             super::jobs::JobEnd::Failed(job) => {
@@ -178,14 +128,6 @@ impl CloudFoundry {
         })?;
         self.wait_instance_ready(instance, wait).await
     }
-}
-
-/// The pause before sending a create again: the server's `Retry-After`, else a growing pause.
-pub(crate) fn pause_before_retry(error: &Error, attempt: u32) -> Duration {
-    error
-        .retry_after()
-        .unwrap_or(Duration::from_millis(500) * attempt)
-        .min(Duration::from_secs(30))
 }
 
 /// The instance named exactly `name`, preferring one that lives in `space` over one shared

@@ -1,4 +1,5 @@
-//! Service keys (credential bindings of `type=key`): find, get-or-create, wait, read, delete.
+//! Service keys (credential bindings of `type=key`): find, create, wait, read, delete (the
+//! get-or-create rule is the journeys').
 
 // A typed client of the whole API: the journeys use part of it, the contract tests the rest.
 #![allow(dead_code)]
@@ -7,17 +8,15 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::CloudFoundry;
-use super::errors::{DetailsNotFound, Unprocessable, classify_details_404, detail, unprocessable};
-use super::instances::{MAX_CREATE_ATTEMPTS, pause_before_retry};
+use super::errors::{DetailsNotFound, classify_details_404, detail};
 use super::jobs::{JobEnd, job_errors_message};
 use super::paging::{Pages, list_url};
 use super::types::{LastOperation, ServiceCredentialBinding, ServiceInstance};
 use crate::credentials::ServiceKey;
 use crate::error::{Error, Resource, Result};
 use crate::http::Request;
-use crate::model::Provenance;
 use crate::model::{BindingId, InstanceId};
-use crate::wait::{Poll, ProgressEvent, WaitOptions, poll_until};
+use crate::wait::{Poll, WaitOptions, poll_until};
 
 /// Why a key cannot be read or created, by a role without access to its secrets.
 pub const ROLE_HINT: &str = "Cloud Foundry answered 404 on the key's credentials (/details). Reading service key credentials \
@@ -105,82 +104,18 @@ impl CloudFoundry {
         ServiceKey::from_value(body)
     }
 
-    /// Creates key `name` of `instance` and waits until its create succeeded. Get-or-create:
-    /// "Key binding names must be unique" means it exists, so it is looked up and waited for
-    /// (never reported before its create succeeded); "operation in progress for the service
-    /// instance" waits for the instance and tries again; a lost answer is recovered by looking
-    /// the key up by name (the platform saves it before answering), so no duplicate is made.
-    pub(crate) async fn create_key(
-        &self,
-        instance: &ServiceInstance,
-        name: &str,
-        wait: &WaitOptions,
-    ) -> Result<(ServiceCredentialBinding, Provenance)> {
-        let operation = format!("creation of service key `{name}`");
-        self.emit(ProgressEvent::Creating {
-            what: format!("service key `{name}` of instance `{}`", instance.name),
-        });
+    /// Sends the create of key `name` of `instance`, once. Returns the job to wait for
+    /// ([`CloudFoundry::finish_key_job`]); refusals are errors (`unprocessable` tells "name
+    /// taken", "instance busy" and "being deleted" from the rest).
+    pub(crate) async fn post_key(&self, instance: &ServiceInstance, name: &str) -> Result<Url> {
         let body = json!({
             "type": "key",
             "name": name,
             "relationships": {"service_instance": {"data": {"guid": instance.guid.as_str()}}},
         });
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let request =
-                Request::post(self.url("/v3/service_credential_bindings")?).json(body.clone());
-            let error = match self.send(request).await {
-                Ok(response) => {
-                    let job = self.job_location(&response, &operation)?;
-                    let key = self
-                        .finish_key_job(&job, instance, name, &operation, wait)
-                        .await?;
-                    return Ok((key, Provenance::Created));
-                }
-                Err(e) => e,
-            };
-            match unprocessable(&error) {
-                Some(Unprocessable::KeyNameTaken) => {
-                    let found = self.find_key(&instance.guid, name).await?.ok_or(error)?;
-                    self.note(format!(
-                        "service key `{name}` already exists; waiting until it is ready"
-                    ));
-                    return Ok((self.wait_key_ready(found, wait).await?, Provenance::Found));
-                }
-                Some(Unprocessable::InstanceBusy) if attempt < MAX_CREATE_ATTEMPTS => {
-                    self.note(format!(
-                        "service instance `{}` is busy; waiting before creating the key",
-                        instance.name
-                    ));
-                    let busy = self.instance(&instance.guid).await?;
-                    self.wait_instance_ready(busy, wait).await?;
-                    continue;
-                }
-                Some(Unprocessable::KeyBeingDeleted) if attempt < MAX_CREATE_ATTEMPTS => {
-                    self.wait_key_gone(&instance.guid, name, wait).await?;
-                    continue;
-                }
-                Some(Unprocessable::NotBindable) => {
-                    return Err(not_bindable(&instance.name, &error));
-                }
-                _ => {}
-            }
-            // Refused before any work (429), or maybe done (lost answer, 5xx): look up, then resend.
-            let worth_another_look = error.is_retryable() || error.may_have_taken_effect();
-            if !worth_another_look || attempt == MAX_CREATE_ATTEMPTS {
-                return Err(error);
-            }
-            if let Some(found) = self.find_key(&instance.guid, name).await?
-                && !found
-                    .last_operation
-                    .as_ref()
-                    .is_some_and(LastOperation::is_failed)
-            {
-                return Ok((self.wait_key_ready(found, wait).await?, Provenance::Created));
-            }
-            tokio::time::sleep(pause_before_retry(&error, attempt)).await;
-        }
+        let request = Request::post(self.url("/v3/service_credential_bindings")?).json(body);
+        let response = self.send(request).await?;
+        self.job_location(&response, &format!("creation of service key `{name}`"))
     }
 
     /// Deletes the key and waits for the deletion job. A key that is already gone is not an
@@ -199,14 +134,15 @@ impl CloudFoundry {
         Ok(())
     }
 
-    async fn finish_key_job(
+    /// Waits for the job of a key create; the key once its create succeeded.
+    pub(crate) async fn finish_key_job(
         &self,
         job_url: &Url,
         instance: &ServiceInstance,
         name: &str,
-        operation: &str,
         wait: &WaitOptions,
     ) -> Result<ServiceCredentialBinding> {
+        let operation = &format!("creation of service key `{name}`");
         let job = match self.await_job(job_url, operation, wait).await? {
             JobEnd::Complete(job) => job,
             JobEnd::Failed(job) => {
@@ -239,7 +175,8 @@ impl CloudFoundry {
         }
     }
 
-    async fn wait_key_gone(
+    /// Waits until no key called `name` of `instance` exists (an old one being deleted).
+    pub(crate) async fn wait_key_gone(
         &self,
         instance: &InstanceId,
         name: &str,
@@ -343,7 +280,8 @@ fn details_404<T>(error: &Error, name: &str) -> Result<Poll<T>> {
     }
 }
 
-fn not_bindable(instance: &str, error: &Error) -> Error {
+/// A key create refused because the instance's plan allows no keys, with what to do.
+pub(crate) fn not_bindable(instance: &str, error: &Error) -> Error {
     Error::OperationFailed {
         operation: format!("creation of a service key for instance `{instance}`"),
         message: format!(

@@ -199,11 +199,6 @@ impl CloudFoundry {
         self.progress.emit(ProgressEvent::Note { message });
     }
 
-    /// Reports another progress event.
-    pub(crate) fn emit(&self, event: ProgressEvent) {
-        self.progress.emit(event);
-    }
-
     /// The broker filter, when set.
     pub(crate) fn broker(&self) -> Option<&str> {
         self.broker.as_deref()

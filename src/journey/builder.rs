@@ -184,15 +184,10 @@ impl<'a> CredentialsBuilder<'a> {
         match self.on {
             On::ServiceManager(sm) => match &self.instance_id {
                 Some(id) => {
-                    crate::client::service_manager::retrieve_by_instance_id(
-                        sm,
-                        &self.request,
-                        id,
-                        opts,
-                    )
-                    .await
+                    super::on_service_manager::retrieve_by_instance_id(sm, &self.request, id, opts)
+                        .await
                 }
-                None => crate::client::service_manager::retrieve(sm, &self.request, opts).await,
+                None => super::on_service_manager::retrieve(sm, &self.request, opts).await,
             },
             On::Space(space) => space.retrieve(&self.request, opts).await,
         }

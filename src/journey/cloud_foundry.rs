@@ -155,11 +155,11 @@ impl CfSpace {
     ) -> Result<Retrieved> {
         match (&self.target, self.resolved.get()) {
             (Target::Named { org, space }, None) => {
-                crate::client::cloud_foundry::retrieve(&self.cf, org, space, req, opts).await
+                super::in_space::retrieve(&self.cf, org, space, req, opts).await
             }
             _ => {
                 let space = self.resolve().await?;
-                crate::client::cloud_foundry::retrieve_in(&self.cf, space, req, opts).await
+                super::in_space::retrieve_in(&self.cf, space, req, opts).await
             }
         }
     }

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::client::cloud_foundry::retrieve_in;
 use crate::client::{Provenance, RetrieveOptions};
 use crate::cloud_foundry::{
     CfCredentials, CfLogin, CloudFoundry, ServiceCredentialBinding, ServiceInstance, ServicePlan,
     Space,
 };
 use crate::http::{HttpClient, RetryPolicy};
+use crate::journey::in_space::{self, retrieve_in};
 use crate::model::{InstanceId, SpaceId};
 use crate::setup::{Environment, PlanRequest, Purpose};
 use crate::wait::{Progress, ProgressEvent, WaitOptions};
@@ -168,7 +168,7 @@ async fn create_calm_key(
     cf: &CloudFoundry,
 ) -> crate::Result<(ServiceCredentialBinding, Provenance)> {
     let calm_api: ServiceInstance = serde_json::from_value(calm_api()).unwrap();
-    cf.create_key(&calm_api, "calm-key", &wait()).await
+    in_space::create_key(cf, &space(), &calm_api, "calm-key", &wait()).await
 }
 
 /// Key `calm-key` (`k1`), created.
@@ -549,16 +549,16 @@ async fn instance_create_202_job_processing_polling_complete() {
     let cf = warm(&server).with_progress(progress.clone());
     let plan = standard_plan();
     let w = wait().progress(progress);
-    let (si, prov) = cf
-        .create_instance(
-            &space(),
-            "calm-api",
-            &plan,
-            json!({"xs-security": {"xsappname": "calm-api"}}),
-            &w,
-        )
-        .await
-        .unwrap();
+    let (si, prov) = in_space::create_instance(
+        &cf,
+        &space(),
+        "calm-api",
+        &plan,
+        json!({"xs-security": {"xsappname": "calm-api"}}),
+        &w,
+    )
+    .await
+    .unwrap();
     assert_eq!((si.guid.as_str(), prov), ("si-1", Provenance::Created));
     let states: Vec<String> = seen
         .lock()
@@ -650,10 +650,16 @@ async fn instance_name_taken_is_fetched_with_one_post() {
     )
     .await;
     let plan = standard_plan();
-    let (si, prov) = warm(&server)
-        .create_instance(&space(), "calm-api", &plan, json!({}), &wait())
-        .await
-        .unwrap();
+    let (si, prov) = in_space::create_instance(
+        &warm(&server),
+        &space(),
+        "calm-api",
+        &plan,
+        json!({}),
+        &wait(),
+    )
+    .await
+    .unwrap();
     assert_eq!((si.guid.as_str(), prov), ("si-1", Provenance::Found));
 }
 
@@ -1368,10 +1374,16 @@ async fn instance_quota_errors_are_400_and_classified_as_quota() {
             .expect(1)
             .mount(&server)
             .await;
-        let err = warm(&server)
-            .create_instance(&space(), "calm-api", &standard_plan(), json!({}), &wait())
-            .await
-            .unwrap_err();
+        let err = in_space::create_instance(
+            &warm(&server),
+            &space(),
+            "calm-api",
+            &standard_plan(),
+            json!({}),
+            &wait(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             crate::cloud_foundry::errors::unprocessable(&err),
             Some(crate::cloud_foundry::errors::Unprocessable::Quota),

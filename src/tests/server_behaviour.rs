@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::cloud_foundry::errors::{Unprocessable, unprocessable};
+use crate::journey::in_space;
 use crate::model::InstanceId;
 use crate::service_manager::{
     ListFilter, Mutation, NewBinding, NewInstance, Query, ServiceManager,
@@ -224,7 +225,9 @@ async fn cloud_foundry_names_with_commas_are_found() {
         .await
         .unwrap()
         .unwrap();
-    let (key, _) = cf.create_key(&instance, "calm,key", &wait()).await.unwrap();
+    let (key, _) = in_space::create_key(&cf, &space, &instance, "calm,key", &wait())
+        .await
+        .unwrap();
     let found = cf
         .find_key(&instance.guid, "calm,key")
         .await
@@ -261,8 +264,7 @@ async fn cloud_foundry_instance_quotas_are_400_and_classified_as_quota() {
         (None, Some(1), "CF-ServiceInstanceSpaceQuotaExceeded"),
     ] {
         sim.set_cf_instance_quota(org, space_limit);
-        let err = cf
-            .create_instance(&space, "calm-second", &plan, json!({}), &wait())
+        let err = in_space::create_instance(&cf, &space, "calm-second", &plan, json!({}), &wait())
             .await
             .unwrap_err();
         assert_eq!(err.status(), Some(400), "{err}");
@@ -287,8 +289,7 @@ async fn a_cloud_foundry_job_fails_on_demand_with_its_errors_and_warnings() {
         .await
         .unwrap()
         .unwrap();
-    let err = cf
-        .create_key(&instance, "calm-failing", &wait())
+    let err = in_space::create_key(&cf, &space, &instance, "calm-failing", &wait())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OperationFailed { .. }), "{err:?}");

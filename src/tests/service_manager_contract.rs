@@ -7,9 +7,8 @@ use super::common;
 use std::time::Duration;
 
 use crate::client::Provenance;
-use crate::client::service_manager::{
-    Retirement, RotationRequest, discover, list, retrieve, retrieve_by_instance_id, rotate,
-};
+use crate::client::service_manager::{Retirement, RotationRequest, discover, list, rotate};
+use crate::journey::on_service_manager::{retrieve, retrieve_by_instance_id};
 use crate::model::{BindingId, InstanceId};
 use crate::service_manager::{ListFilter, Query};
 use crate::{Environment, Error, PlanRequest, ProvisioningTier, Purpose};

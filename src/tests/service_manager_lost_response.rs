@@ -8,7 +8,7 @@ use super::common;
 use std::sync::{Arc, Mutex};
 
 use crate::client::Provenance;
-use crate::client::service_manager::retrieve_by_instance_id;
+use crate::journey::on_service_manager::retrieve_by_instance_id;
 use crate::model::InstanceId;
 use crate::{Environment, PlanRequest, Purpose};
 use serde_json::json;

@@ -59,7 +59,7 @@ pub async fn discover(sm: &ServiceManager) -> Result<Vec<CredentialSummary>> {
 }
 
 /// The raw instances of the offering and their bindings (credentials included), oldest first.
-pub(super) async fn listing(
+pub(crate) async fn listing(
     sm: &ServiceManager,
     offering: &str,
 ) -> Result<Vec<(Instance, Vec<Binding>)>> {

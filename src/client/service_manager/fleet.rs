@@ -4,10 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::ensure::Ensure;
 use crate::client::RetrieveOptions;
 use crate::credentials::ServiceKey;
 use crate::error::Result;
+use crate::journey::on_service_manager::OnServiceManager;
+use crate::journey::platform::Platform;
 use crate::model::InstanceId;
 use crate::model::Provenance;
 use crate::service_manager::{Binding, Instance, ListFilter, Query, ServiceManager};
@@ -38,14 +39,14 @@ pub(crate) async fn ensure_bindings(
     } else {
         existing_bindings(sm, instance_id, names).await?
     };
-    let ensure = Ensure::new(sm, opts);
+    let on = OnServiceManager::new(sm, opts);
     let mut instance: Option<Instance> = None;
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let result = match existing.remove(name.as_str()) {
-            Some(binding) => ready_key(&ensure, binding, Provenance::Found).await,
+            Some(binding) => ready_key(&on, binding, Provenance::Found).await,
             None if !opts.create => Ok(None),
-            None => create(sm, &ensure, &mut instance, instance_id, name).await,
+            None => create(sm, &on, &mut instance, instance_id, name).await,
         };
         out.push((name.clone(), result));
     }
@@ -75,7 +76,7 @@ async fn existing_bindings(
 
 async fn create(
     sm: &ServiceManager,
-    ensure: &Ensure<'_>,
+    on: &OnServiceManager<'_>,
     instance: &mut Option<Instance>,
     instance_id: &InstanceId,
     name: &str,
@@ -84,13 +85,13 @@ async fn create(
         Some(inst) => inst,
         None => sm.get_instance(instance_id).await?,
     };
-    let created = ensure.create_binding(&inst, name).await;
+    let created = on.ensure_binding(&inst, name).await;
     *instance = Some(inst);
     let (binding, provenance) = created?;
-    ready_key(ensure, binding, provenance).await
+    ready_key(on, binding, provenance).await
 }
 
-async fn ready_key(ensure: &Ensure<'_>, binding: Binding, provenance: Provenance) -> Ensured {
-    let binding = ensure.ready_binding(binding).await?;
-    Ok(Some((binding.service_key()?, provenance)))
+async fn ready_key(on: &OnServiceManager<'_>, binding: Binding, provenance: Provenance) -> Ensured {
+    let mut binding = on.ready_credential(binding).await?;
+    Ok(Some((binding.take_service_key()?, provenance)))
 }

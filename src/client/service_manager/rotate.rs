@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::ensure::Ensure;
 use super::{credential_summary, found, note, summary_of};
 use crate::client::RetrieveOptions;
 use crate::client::outcome::{CredentialSummary, InstanceSummary};
 use crate::credentials::ServiceKey;
 use crate::error::{Error, Resource, Result};
+use crate::journey::on_service_manager::OnServiceManager;
+use crate::journey::platform::Platform;
 use crate::service_manager::{Binding, LabelChange, ListFilter, Query, ServiceManager};
 use crate::setup::{validate_credential_name, validate_instance_name};
 use crate::verify::{Verification, verify};
@@ -129,7 +130,7 @@ pub async fn rotate(
             )
         })?;
     found(opts, &format!("binding `{}`", old.name));
-    let ensure = Ensure::new(sm, opts);
+    let on = OnServiceManager::new(sm, opts);
     let new = match sm.find_binding(&instance.id, &req.new_binding).await? {
         Some(existing) => {
             note(
@@ -139,9 +140,9 @@ pub async fn rotate(
                     existing.name
                 ),
             );
-            ensure.ready_binding(existing).await?
+            on.ready_credential(existing).await?
         }
-        None => ensure.create_binding(&instance, &req.new_binding).await?.0,
+        None => on.ensure_binding(&instance, &req.new_binding).await?.0,
     };
     let key = new.service_key()?;
     let verification = verified(sm, &key, opts).await?;

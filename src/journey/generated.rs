@@ -1,8 +1,8 @@
-//! Rules both executors follow for [`Step::UseGenerated`](crate::setup::Step::UseGenerated):
+//! The executor's rules for [`Step::UseGenerated`](crate::setup::Step::UseGenerated):
 //! whether a token carries the scopes a purpose needs, the errors when no generated
 //! credentials fit, and the fallback to creating an instance and credentials.
 //!
-//! The order is the same on both platforms: the credentials the request names, if they exist
+//! The order ([`super::executor`]): the credentials the request names, if they exist
 //! and fit; else the oldest generated ones that fit; else, with `opts.create`, an instance and
 //! credentials are created as for an unknown tier ([`fallback_plan`]). Named credentials that
 //! exist but do not fit are [`Error::VerificationFailed`] when creating is allowed (a new name

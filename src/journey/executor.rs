@@ -1,0 +1,431 @@
+//! The one executor: carries a [`SetupPlan`] out on any [`Platform`].
+//!
+//! - `UseGenerated`: the credentials the request names if they exist and fit, else the oldest
+//!   generated ones that fit (with required scopes: the first whose token carries them, one
+//!   token request per candidate checked). If none fits and creating is allowed, the
+//!   unknown-tier plan is carried out instead ([`generated::fallback_plan`]); named
+//!   credentials that exist but do not fit are [`Error::VerificationFailed`] then (a new name
+//!   is needed). Without create, nothing fitting is [`Error::NotFound`].
+//! - `FindExisting`: the named instance, then its named credential (two requests).
+//! - `ConfigureEntitlement`: checked only when an instance must be created (its plan must be
+//!   visible, else [`Error::EntitlementMissing`]); an existing instance proves it.
+//! - `CreateInstance` / `CreateCredentials`: looked up by name (an instance this journey has
+//!   just created has no credentials, so they are not looked up), created with
+//!   [`get_or_create`] when allowed, else [`Error::NotFound`] with `creatable: true`.
+
+use chrono::{DateTime, Utc};
+
+use super::generated::{self, Fit};
+use super::platform::{InstanceSpec, Platform};
+use crate::client::{CredentialSummary, RetrieveOptions, Retrieved};
+use crate::credentials::ServiceKey;
+use crate::error::{Error, Resource, Result};
+use crate::model::Provenance;
+use crate::setup::{Environment, PlanRequest, SetupPlan, Step};
+use crate::tier::CredentialLocation;
+use crate::wait::ProgressEvent;
+
+/// Carries out the plan for `req` on `platform`. `named`: the answer of an earlier lookup of
+/// the named instance, when the caller already made one (`Some(None)`: there is none).
+pub(crate) async fn retrieve<P: Platform>(
+    platform: &P,
+    req: &PlanRequest,
+    named: Option<Option<P::Instance>>,
+) -> Result<Retrieved> {
+    let plan = SetupPlan::new(req)?;
+    let mut run = Run {
+        p: platform,
+        req,
+        opts: platform.opts(),
+        instance: Lookup::NotYet,
+        credential: Lookup::NotYet,
+        key: None,
+        named,
+    };
+    if let Some(Step::UseGenerated {
+        required_scopes,
+        locations,
+        ..
+    }) = plan.steps.first()
+    {
+        if run.use_generated(required_scopes, locations).await? {
+            return run.finish(plan).await;
+        }
+        let (fallback, message) = generated::fallback_plan(req)?;
+        run.note(message);
+        return run.execute(fallback).await;
+    }
+    run.execute(plan).await
+}
+
+/// Whether a resource was looked up, and what was found or made.
+enum Lookup<T> {
+    NotYet,
+    Missing,
+    Found(T, Provenance),
+}
+
+/// One journey's state while the plan's steps are carried out.
+struct Run<'a, P: Platform> {
+    p: &'a P,
+    req: &'a PlanRequest,
+    opts: &'a RetrieveOptions,
+    instance: Lookup<P::Instance>,
+    credential: Lookup<P::Credential>,
+    /// The credential's key, when already read (to check its scopes).
+    key: Option<ServiceKey>,
+    /// The named instance, when it was looked up before the run (used by the first lookup).
+    named: Option<Option<P::Instance>>,
+}
+
+impl<P: Platform> Run<'_, P> {
+    async fn execute(mut self, plan: SetupPlan) -> Result<Retrieved> {
+        for step in &plan.steps {
+            match step {
+                // Carried out before the other steps (see `retrieve`).
+                Step::UseGenerated { .. } | Step::ConfigureEntitlement { .. } => {}
+                Step::FindExisting { .. } => {
+                    if matches!(self.instance, Lookup::NotYet) {
+                        self.find_named().await?;
+                    }
+                }
+                Step::CreateInstance {
+                    name,
+                    offering,
+                    plan,
+                    parameters,
+                    ..
+                } => {
+                    let spec = InstanceSpec {
+                        name,
+                        offering,
+                        plan,
+                        parameters,
+                    };
+                    self.ensure_instance(&spec).await?;
+                }
+                Step::CreateCredentials { name, .. } => self.ensure_credential(name).await?,
+            }
+        }
+        self.finish(plan).await
+    }
+
+    /// Looks up the named instance and, when it exists, its named credential.
+    async fn find_named(&mut self) -> Result<()> {
+        let name = &self.req.instance_name;
+        let Some(instance) = self.lookup_instance(name).await? else {
+            self.instance = Lookup::Missing;
+            return Ok(());
+        };
+        self.found(format!("{} `{name}`", P::INSTANCE_NOUN));
+        let credential_name = &self.req.credential_name;
+        self.credential = match self.p.find_credential(&instance, credential_name).await? {
+            Some(c) => {
+                self.found(format!("{} `{credential_name}`", self.noun()));
+                Lookup::Found(c, Provenance::Found)
+            }
+            None => Lookup::Missing,
+        };
+        self.instance = Lookup::Found(instance, Provenance::Found);
+        Ok(())
+    }
+
+    /// The instance called `name`: the answer known before the run when it is about the named
+    /// instance (once), else a lookup.
+    async fn lookup_instance(&mut self, name: &str) -> Result<Option<P::Instance>> {
+        if name == self.req.instance_name
+            && let Some(known) = self.named.take()
+        {
+            return Ok(known);
+        }
+        self.p.find_instance(name).await
+    }
+
+    async fn ensure_instance(&mut self, spec: &InstanceSpec<'_>) -> Result<()> {
+        if matches!(self.instance, Lookup::NotYet) {
+            self.instance = match self.lookup_instance(spec.name).await? {
+                Some(i) => {
+                    self.found(format!("{} `{}`", P::INSTANCE_NOUN, spec.name));
+                    Lookup::Found(i, Provenance::Found)
+                }
+                None => Lookup::Missing,
+            };
+        }
+        if !matches!(self.instance, Lookup::Missing) {
+            return Ok(());
+        }
+        if !self.opts.create {
+            return Err(Error::not_found(
+                Resource::Instance,
+                format!(
+                    "`{}` (offering `{}`, plan `{}`) {}",
+                    spec.name,
+                    spec.offering,
+                    spec.plan,
+                    self.p.place()
+                ),
+                true,
+            ));
+        }
+        let plan = self.p.resolve_plan(spec).await?;
+        let (instance, provenance) = self.p.create_instance(spec, plan).await?;
+        // A new instance has no credentials yet: nothing to look up (one another client adds
+        // meanwhile is adopted through the create's "name taken").
+        if provenance == Provenance::Created && matches!(self.credential, Lookup::NotYet) {
+            self.credential = Lookup::Missing;
+        }
+        self.instance = Lookup::Found(instance, provenance);
+        Ok(())
+    }
+
+    async fn ensure_credential(&mut self, name: &str) -> Result<()> {
+        let Lookup::Found(instance, _) = &self.instance else {
+            return Err(Error::not_found(
+                Resource::Instance,
+                format!(
+                    "`{}` (it must exist before its {})",
+                    self.req.instance_name,
+                    self.noun()
+                ),
+                true,
+            ));
+        };
+        if matches!(self.credential, Lookup::NotYet) {
+            self.credential = match self.p.find_credential(instance, name).await? {
+                Some(c) => {
+                    self.found(format!("{} `{name}`", self.noun()));
+                    Lookup::Found(c, Provenance::Found)
+                }
+                None => Lookup::Missing,
+            };
+        }
+        if !matches!(self.credential, Lookup::Missing) {
+            return Ok(());
+        }
+        if !self.opts.create {
+            return Err(missing_credential(self.p, self.req, name));
+        }
+        let Lookup::Found(instance, provenance) =
+            std::mem::replace(&mut self.instance, Lookup::Missing)
+        else {
+            unreachable!("checked above");
+        };
+        // A busy instance refuses new credentials: wait for it first.
+        let instance = self.p.ready_instance(instance).await?;
+        let created = self.p.create_credential(&instance, name).await;
+        self.instance = Lookup::Found(instance, provenance);
+        let (credential, provenance) = created?;
+        self.credential = Lookup::Found(credential, provenance);
+        Ok(())
+    }
+
+    /// The named credentials if they exist and fit, else the oldest generated ones that fit.
+    /// `Ok(false)`: nothing fits and creating is allowed (the caller falls back to creating).
+    async fn use_generated(
+        &mut self,
+        required: &[String],
+        locations: &[CredentialLocation],
+    ) -> Result<bool> {
+        self.find_named().await?;
+        let named = match (
+            &self.instance,
+            std::mem::replace(&mut self.credential, Lookup::Missing),
+        ) {
+            (Lookup::Found(i, _), Lookup::Found(c, _)) => Some((i.clone(), c)),
+            _ => None,
+        };
+        let named_id = named.as_ref().map(|(i, c)| P::credential_summary(i, c).id);
+        if self.pick(named.into_iter().collect(), required).await? {
+            return Ok(true);
+        }
+        if named_id.is_some() && self.opts.create {
+            return Err(generated::named_lacks_scopes(self.req, required));
+        }
+        let mut candidates: Vec<_> = self
+            .p
+            .generated(&self.req.offering)
+            .await?
+            .into_iter()
+            .map(|(i, c)| (P::credential_summary(&i, &c), i, c))
+            .filter(|(summary, _, _)| Some(&summary.id) != named_id.as_ref())
+            .collect();
+        candidates.sort_by(|(a, ..), (b, ..)| {
+            oldest_first(a.created_at, b.created_at).then_with(|| a.name.cmp(&b.name))
+        });
+        if required.is_empty() && candidates.len() > 1 {
+            self.several(&candidates);
+        }
+        let candidates = candidates.into_iter().map(|(_, i, c)| (i, c)).collect();
+        if self.pick(candidates, required).await? {
+            return Ok(true);
+        }
+        if self.opts.create {
+            return Ok(false);
+        }
+        Err(generated::nothing_generated(
+            P::ENVIRONMENT,
+            required,
+            locations,
+            &self.p.place(),
+            P::ADVICE,
+        ))
+    }
+
+    /// Takes the first candidate that is usable and carries `required` (its key is read and a
+    /// token requested only when scopes are required). Candidates that do not become ready,
+    /// whose key cannot be read, or whose token lacks a scope are skipped with a note.
+    async fn pick(
+        &mut self,
+        candidates: Vec<(P::Instance, P::Credential)>,
+        required: &[String],
+    ) -> Result<bool> {
+        for (instance, credential) in candidates {
+            let summary = P::credential_summary(&instance, &credential);
+            let what = format!(
+                "{} `{}` of instance `{}`",
+                self.noun(),
+                summary.name,
+                summary.instance_name.as_deref().unwrap_or_default()
+            );
+            let mut credential = match self.p.ready_credential(credential).await {
+                Ok(c) => c,
+                Err(e) => {
+                    self.note(format!("skipping {what}: {e}"));
+                    continue;
+                }
+            };
+            let key = if required.is_empty() {
+                None
+            } else {
+                let key = match self.p.read_key(&mut credential).await {
+                    Ok(k) => k,
+                    Err(e) if unreadable(&e) => {
+                        self.note(format!("skipping {what}: {e}"));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if let Fit::Skip(why) = generated::check(&key, self.p.http(), required).await? {
+                    self.note(format!("skipping {what}: {why}"));
+                    continue;
+                }
+                Some(key)
+            };
+            self.found(what);
+            self.instance = Lookup::Found(instance, Provenance::Found);
+            self.credential = Lookup::Found(credential, Provenance::Found);
+            self.key = key;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Says which of several generated credentials is used, and how to pick another.
+    fn several(&self, candidates: &[(CredentialSummary, P::Instance, P::Credential)]) {
+        let label = |s: &CredentialSummary| {
+            format!(
+                "{}/{}",
+                s.instance_name.as_deref().unwrap_or_default(),
+                s.name
+            )
+        };
+        let others: Vec<String> = candidates[1..].iter().map(|(s, ..)| label(s)).collect();
+        let noun = self.noun();
+        self.note(format!(
+            "several {noun}s found {}; using the oldest, {} (others: {}); name the instance and {noun} to pick another",
+            self.p.place(),
+            label(&candidates[0].0),
+            others.join(", ")
+        ));
+    }
+
+    async fn finish(self, plan: SetupPlan) -> Result<Retrieved> {
+        let (Lookup::Found(instance, instance_provenance), Lookup::Found(credential, provenance)) =
+            (self.instance, self.credential)
+        else {
+            return Err(missing_credential(
+                self.p,
+                self.req,
+                &self.req.credential_name,
+            ));
+        };
+        // A key read while picking was read from a ready credential.
+        let (credential, key) = match self.key {
+            Some(key) => (credential, key),
+            None => {
+                let mut credential = self.p.ready_credential(credential).await?;
+                let key = self.p.read_key(&mut credential).await?;
+                (credential, key)
+            }
+        };
+        let mut summary = P::credential_summary(&instance, &credential);
+        summary.credential_type = key.credential_type().cloned();
+        Ok(Retrieved {
+            plan,
+            instance: P::instance_summary(&instance),
+            instance_provenance,
+            credential: summary,
+            credential_provenance: provenance,
+            key,
+        })
+    }
+
+    fn noun(&self) -> &'static str {
+        P::ENVIRONMENT.credential_noun()
+    }
+
+    fn found(&self, what: String) {
+        self.opts.wait.progress.emit(ProgressEvent::Found { what });
+    }
+
+    fn note(&self, message: String) {
+        tracing::info!(%message, "journey");
+        self.opts
+            .wait
+            .progress
+            .emit(ProgressEvent::Note { message });
+    }
+}
+
+/// [`Error::NotFound`] for credential `name` of the requested instance.
+fn missing_credential<P: Platform>(p: &P, req: &PlanRequest, name: &str) -> Error {
+    let resource = match P::ENVIRONMENT {
+        Environment::ServiceManager => Resource::Binding,
+        Environment::CloudFoundry => Resource::ServiceKey,
+    };
+    let place = p.place();
+    Error::not_found(
+        resource,
+        format!("`{name}` of instance `{}` {place}", req.instance_name),
+        true,
+    )
+}
+
+/// Credentials dated oldest first, undated ones last.
+fn oldest_first(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> std::cmp::Ordering {
+    (a.is_none(), a).cmp(&(b.is_none(), b))
+}
+
+/// Whether a candidate's key is unusable as it stands (skipped), rather than unreachable.
+fn unreadable(error: &Error) -> bool {
+    matches!(error, Error::InvalidJson { .. } | Error::InvalidUrl { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_credentials_are_taken_oldest_first_undated_last() {
+        let at = |s: &str| Some(s.parse::<DateTime<Utc>>().unwrap());
+        let mut dates = [
+            (at("2024-05-01T00:00:00Z"), "new"),
+            (None, "undated"),
+            (at("2023-07-01T00:00:00Z"), "old"),
+            (at("2023-07-01T00:00:00Z"), "also-old"),
+        ];
+        dates.sort_by(|(a, an), (b, bn)| oldest_first(*a, *b).then_with(|| an.cmp(bn)));
+        let names: Vec<&str> = dates.iter().map(|(_, n)| *n).collect();
+        assert_eq!(names, ["also-old", "old", "new", "undated"]);
+    }
+}
