@@ -67,8 +67,7 @@
 //! | `model` | [`Tenant`], [`Region`], id newtypes |
 //! | `credentials` | [`ServiceKey`], redaction, [`upload_checks`], [`Sink`]s (file, Kubernetes Secret, dotenv); [`runtime`]: injected credentials |
 //! | [`api`] | [`CalmApi`]: an authenticated Cloud ALM API client from a key's `endpoints.Api`, and its request and response types |
-//! | `journey` | the platform handles' journeys: [`CredentialsBuilder`], [`CfSpace`], rotation |
-//! | `client` | the executor behind the journeys: get-or-create, generated credentials, waiting |
+//! | `journey` | the platform handles' journeys ([`CredentialsBuilder`], [`CfSpace`], rotation) and the one executor behind them: a platform trait, get-or-create, generated credentials |
 //! | `service_manager`, `cloud_foundry` | the handles [`ServiceManager`], [`CloudFoundry`] and their typed wire clients |
 //! | `http`, `auth` | transport ([`HttpClient`], [`RetryPolicy`]) and token sources ([`TokenSource`]) |
 //! | `verify` | "Test Service Key": [`verify`](fn@verify) |
@@ -80,7 +79,6 @@
 
 pub mod api;
 mod auth;
-mod client;
 mod cloud_foundry;
 mod credentials;
 mod error;
@@ -107,8 +105,6 @@ mod parsers_proptest;
 
 pub use api::CalmApi;
 pub use auth::{AccessToken, TokenSource};
-pub use client::service_manager::{InstanceListing, Retirement, Rotation};
-pub use client::{CredentialSummary, InstanceSummary, Provenance, Retrieved};
 pub use cloud_foundry::{CfCredentials, CfLogin, CfLoginBuilder, CloudFoundry, ConfigSource};
 pub use credentials::{
     CheckStatus, ClientAuth, CredentialType, KeyLayout, ServiceKey, Sink, SinkContext, UploadCheck,
@@ -118,6 +114,8 @@ pub use error::{ApiError, Error, ErrorKind, Resource, Result, TokenError, TokenE
 pub use error::{printable, printable_lines};
 pub use http::{HttpClient, HttpClientBuilder, RetryPolicy};
 pub use journey::{CfSpace, CredentialsBuilder, RetireStaleBuilder, RotateBuilder};
+pub use journey::{CredentialSummary, InstanceListing, InstanceSummary, Provenance, Retrieved};
+pub use journey::{Retirement, Rotation};
 pub use model::{BindingId, InstanceId, OrgId, Region, SpaceId, SubaccountId, Tenant};
 pub use service_manager::ServiceManager;
 pub use setup::{

@@ -15,12 +15,12 @@ use url::Url;
 use super::limiter::RateLimiters;
 use super::limits::RateLimits;
 use super::manifest::{Manifest, Platform, TenantEntry};
-use crate::client::service_manager::fleet::ensure_bindings;
-use crate::client::{Provenance, RetrieveOptions};
 use crate::cloud_foundry::{CfLogin, CloudFoundry};
 use crate::credentials::ServiceKey;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, HttpClientBuilder};
+use crate::journey::service_manager::fleet::ensure_bindings;
+use crate::journey::{Provenance, RetrieveOptions};
 use crate::model::{InstanceId, Region, Tenant};
 use crate::service_manager::ServiceManager;
 

@@ -5,9 +5,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use super::CfSpace;
-use crate::client::{CredentialSummary, RetrieveOptions, Retrieved};
 use crate::error::Result;
 use crate::http::within_deadline;
+use crate::journey::{CredentialSummary, RetrieveOptions, Retrieved};
 use crate::model::{InstanceId, Tenant};
 use crate::service_manager::ServiceManager;
 use crate::setup::{Environment, PlanRequest, Purpose};
@@ -184,10 +184,15 @@ impl<'a> CredentialsBuilder<'a> {
         match self.on {
             On::ServiceManager(sm) => match &self.instance_id {
                 Some(id) => {
-                    super::on_service_manager::retrieve_by_instance_id(sm, &self.request, id, opts)
-                        .await
+                    super::service_manager::platform::retrieve_by_instance_id(
+                        sm,
+                        &self.request,
+                        id,
+                        opts,
+                    )
+                    .await
                 }
-                None => super::on_service_manager::retrieve(sm, &self.request, opts).await,
+                None => super::service_manager::platform::retrieve(sm, &self.request, opts).await,
             },
             On::Space(space) => space.retrieve(&self.request, opts).await,
         }
@@ -220,14 +225,14 @@ impl<'a> IntoFuture for CredentialsBuilder<'a> {
 #[must_use = "a journey does nothing until it is awaited"]
 pub struct RotateBuilder<'a> {
     sm: &'a ServiceManager,
-    request: crate::client::service_manager::RotationRequest,
+    request: crate::journey::service_manager::RotationRequest,
     knobs: Knobs,
 }
 
 impl<'a> RotateBuilder<'a> {
     pub(crate) fn new(
         sm: &'a ServiceManager,
-        request: crate::client::service_manager::RotationRequest,
+        request: crate::journey::service_manager::RotationRequest,
     ) -> Self {
         RotateBuilder {
             sm,
@@ -272,21 +277,25 @@ impl<'a> IntoFuture for RetireStaleBuilder<'a> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let opts = &self.knobs.options;
-            let journey =
-                crate::client::service_manager::retire_stale(self.sm, &self.instance, opts);
+            let journey = crate::journey::service_manager::rotate::retire_stale(
+                self.sm,
+                &self.instance,
+                opts,
+            );
             within_deadline(opts.wait.timeout, "retiring stale bindings", journey).await
         })
     }
 }
 
 impl<'a> IntoFuture for RotateBuilder<'a> {
-    type Output = Result<crate::client::service_manager::Rotation>;
-    type IntoFuture = Pending<'a, crate::client::service_manager::Rotation>;
+    type Output = Result<crate::journey::service_manager::Rotation>;
+    type IntoFuture = Pending<'a, crate::journey::service_manager::Rotation>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let opts = &self.knobs.options;
-            let journey = crate::client::service_manager::rotate(self.sm, &self.request, opts);
+            let journey =
+                crate::journey::service_manager::rotate::rotate(self.sm, &self.request, opts);
             within_deadline(opts.wait.timeout, "rotating the binding", journey).await
         })
     }

@@ -17,13 +17,12 @@ use chrono::{DateTime, Utc};
 
 use super::generated::{self, Fit};
 use super::platform::{InstanceSpec, Platform};
-use crate::client::{CredentialSummary, RetrieveOptions, Retrieved};
 use crate::credentials::ServiceKey;
 use crate::error::{Error, Resource, Result};
+use crate::journey::{CredentialSummary, RetrieveOptions, Retrieved};
 use crate::model::Provenance;
 use crate::setup::{Environment, PlanRequest, SetupPlan, Step};
 use crate::tier::CredentialLocation;
-use crate::wait::ProgressEvent;
 
 /// Carries out the plan for `req` on `platform`. `named`: the answer of an earlier lookup of
 /// the named instance, when the caller already made one (`Some(None)`: there is none).
@@ -52,7 +51,7 @@ pub(crate) async fn retrieve<P: Platform>(
             return run.finish(plan).await;
         }
         let (fallback, message) = generated::fallback_plan(req)?;
-        run.note(message);
+        run.opts.note(message);
         return run.execute(fallback).await;
     }
     run.execute(plan).await
@@ -117,11 +116,12 @@ impl<P: Platform> Run<'_, P> {
             self.instance = Lookup::Missing;
             return Ok(());
         };
-        self.found(format!("{} `{name}`", P::INSTANCE_NOUN));
+        self.opts.found(format!("{} `{name}`", P::INSTANCE_NOUN));
         let credential_name = &self.req.credential_name;
         self.credential = match self.p.find_credential(&instance, credential_name).await? {
             Some(c) => {
-                self.found(format!("{} `{credential_name}`", self.noun()));
+                self.opts
+                    .found(format!("{} `{credential_name}`", self.noun()));
                 Lookup::Found(c, Provenance::Found)
             }
             None => Lookup::Missing,
@@ -145,7 +145,8 @@ impl<P: Platform> Run<'_, P> {
         if matches!(self.instance, Lookup::NotYet) {
             self.instance = match self.lookup_instance(spec.name).await? {
                 Some(i) => {
-                    self.found(format!("{} `{}`", P::INSTANCE_NOUN, spec.name));
+                    self.opts
+                        .found(format!("{} `{}`", P::INSTANCE_NOUN, spec.name));
                     Lookup::Found(i, Provenance::Found)
                 }
                 None => Lookup::Missing,
@@ -193,7 +194,7 @@ impl<P: Platform> Run<'_, P> {
         if matches!(self.credential, Lookup::NotYet) {
             self.credential = match self.p.find_credential(instance, name).await? {
                 Some(c) => {
-                    self.found(format!("{} `{name}`", self.noun()));
+                    self.opts.found(format!("{} `{name}`", self.noun()));
                     Lookup::Found(c, Provenance::Found)
                 }
                 None => Lookup::Missing,
@@ -290,7 +291,7 @@ impl<P: Platform> Run<'_, P> {
             let mut credential = match self.p.ready_credential(credential).await {
                 Ok(c) => c,
                 Err(e) => {
-                    self.note(format!("skipping {what}: {e}"));
+                    self.opts.note(format!("skipping {what}: {e}"));
                     continue;
                 }
             };
@@ -300,18 +301,18 @@ impl<P: Platform> Run<'_, P> {
                 let key = match self.p.read_key(&mut credential).await {
                     Ok(k) => k,
                     Err(e) if unreadable(&e) => {
-                        self.note(format!("skipping {what}: {e}"));
+                        self.opts.note(format!("skipping {what}: {e}"));
                         continue;
                     }
                     Err(e) => return Err(e),
                 };
                 if let Fit::Skip(why) = generated::check(&key, self.p.http(), required).await? {
-                    self.note(format!("skipping {what}: {why}"));
+                    self.opts.note(format!("skipping {what}: {why}"));
                     continue;
                 }
                 Some(key)
             };
-            self.found(what);
+            self.opts.found(what);
             self.instance = Lookup::Found(instance, Provenance::Found);
             self.credential = Lookup::Found(credential, Provenance::Found);
             self.key = key;
@@ -331,7 +332,7 @@ impl<P: Platform> Run<'_, P> {
         };
         let others: Vec<String> = candidates[1..].iter().map(|(s, ..)| label(s)).collect();
         let noun = self.noun();
-        self.note(format!(
+        self.opts.note(format!(
             "several {noun}s found {}; using the oldest, {} (others: {}); name the instance and {noun} to pick another",
             self.p.place(),
             label(&candidates[0].0),
@@ -372,18 +373,6 @@ impl<P: Platform> Run<'_, P> {
 
     fn noun(&self) -> &'static str {
         P::ENVIRONMENT.credential_noun()
-    }
-
-    fn found(&self, what: String) {
-        self.opts.wait.progress.emit(ProgressEvent::Found { what });
-    }
-
-    fn note(&self, message: String) {
-        tracing::info!(%message, "journey");
-        self.opts
-            .wait
-            .progress
-            .emit(ProgressEvent::Note { message });
     }
 }
 

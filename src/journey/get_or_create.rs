@@ -17,8 +17,8 @@
 use std::time::Duration;
 
 use super::platform::{Creation, Refusal};
-use crate::client::RetrieveOptions;
 use crate::error::{Error, Result};
+use crate::journey::RetrieveOptions;
 use crate::model::Provenance;
 use crate::wait::{ProgressEvent, next_interval};
 
@@ -31,7 +31,7 @@ pub(crate) async fn get_or_create<C: Creation>(
     opts: &RetrieveOptions,
 ) -> Result<(C::Made, Provenance)> {
     let what = creation.what();
-    emit(opts, ProgressEvent::Creating { what: what.into() });
+    opts.emit(ProgressEvent::Creating { what: what.into() });
     let mut sends = 0;
     let mut busy_answers = 0;
     // Whether one of our sends may have made the resource: then finding it means we made it.
@@ -56,30 +56,22 @@ pub(crate) async fn get_or_create<C: Creation>(
                 busy_answers += 1;
                 if busy_answers == 1 {
                     let state = e.platform_code().unwrap_or("busy").to_owned();
-                    emit(
-                        opts,
-                        ProgressEvent::State {
-                            operation: format!("creation of {what}"),
-                            state,
-                            elapsed: Duration::ZERO,
-                        },
-                    );
+                    opts.emit(ProgressEvent::State {
+                        operation: format!("creation of {what}"),
+                        state,
+                        elapsed: Duration::ZERO,
+                    });
                 }
                 creation.wait_out(&e, busy_answers).await?;
                 continue;
             }
             Refusal::Exists(e) => {
-                note(
-                    opts,
-                    format!("{what} already exists ({}): using it", how(&e)),
-                );
+                opts.note(format!("{what} already exists ({}): using it", how(&e)));
                 (e, true)
             }
             Refusal::Unsure(e) => {
                 maybe_ours |= e.may_have_taken_effect();
-                note(
-                    opts,
-                    format!(
+                opts.note(format!(
                         "the answer to creating {what} was lost or refused ({e}); looking it up by name before anything else"
                     ),
                 );
@@ -87,7 +79,7 @@ pub(crate) async fn get_or_create<C: Creation>(
             }
         };
         if let Some(found) = creation.find().await? {
-            emit(opts, ProgressEvent::Found { what: what.into() });
+            opts.emit(ProgressEvent::Found { what: what.into() });
             let provenance = if maybe_ours {
                 Provenance::Created
             } else {
@@ -98,10 +90,9 @@ pub(crate) async fn get_or_create<C: Creation>(
         if adopt_only || sends >= MAX_SENDS {
             return Err(error);
         }
-        note(
-            opts,
-            format!("{what} does not exist: sending the create once more"),
-        );
+        opts.note(format!(
+            "{what} does not exist: sending the create once more"
+        ));
         // The caller's deadline cuts the pause short (the journey runs within it).
         let pause = next_interval(
             sends - 1,
@@ -119,15 +110,6 @@ fn how(error: &Error) -> String {
         Some(status) => status.to_string(),
         None => "the accepted create failed with a conflict".into(),
     }
-}
-
-fn emit(opts: &RetrieveOptions, event: ProgressEvent) {
-    opts.wait.progress.emit(event);
-}
-
-fn note(opts: &RetrieveOptions, message: String) {
-    tracing::info!(%message, "get-or-create");
-    emit(opts, ProgressEvent::Note { message });
 }
 
 /// Waits before asking a busy platform again: the server's `Retry-After`, else the polling

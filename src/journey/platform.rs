@@ -10,10 +10,10 @@ use std::future::Future;
 
 use serde_json::Value;
 
-use crate::client::{CredentialSummary, InstanceSummary, RetrieveOptions};
 use crate::credentials::ServiceKey;
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
+use crate::journey::{CredentialSummary, InstanceSummary, RetrieveOptions};
 use crate::model::Provenance;
 use crate::setup::Environment;
 

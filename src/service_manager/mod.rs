@@ -9,7 +9,7 @@
 //!   operations.
 //!
 //! Every quirk listed in `reference/service-manager-api.md` §11 is handled here or in the
-//! orchestrating client ([`crate::client::service_manager`]).
+//! orchestrating client ([`crate::journey::service_manager`]).
 
 mod bindings;
 mod instances;

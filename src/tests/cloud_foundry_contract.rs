@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::client::{Provenance, RetrieveOptions};
 use crate::cloud_foundry::{
     CfCredentials, CfLogin, CloudFoundry, ServiceCredentialBinding, ServiceInstance, ServicePlan,
     Space,
 };
 use crate::http::{HttpClient, RetryPolicy};
-use crate::journey::in_space::{self, retrieve_in};
+use crate::journey::cloud_foundry::platform::{self as in_space, retrieve_in};
+use crate::journey::{Provenance, RetrieveOptions};
 use crate::model::{InstanceId, SpaceId};
 use crate::setup::{Environment, PlanRequest, Purpose};
 use crate::wait::{Progress, ProgressEvent, WaitOptions};
@@ -1083,7 +1083,7 @@ async fn generated_credentials_are_discovered_in_the_space() {
     let inventory = cf.inventory(&space()).await.unwrap();
     let summaries: Vec<_> = inventory
         .iter()
-        .flat_map(crate::client::outcome::key_summaries)
+        .flat_map(crate::journey::outcome::key_summaries)
         .collect();
     assert_eq!(summaries.len(), 2);
     assert_eq!(

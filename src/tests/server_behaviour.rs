@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::cloud_foundry::errors::{Unprocessable, unprocessable};
-use crate::journey::in_space;
+use crate::journey::cloud_foundry::platform as in_space;
 use crate::model::InstanceId;
 use crate::service_manager::{
     ListFilter, Mutation, NewBinding, NewInstance, Query, ServiceManager,

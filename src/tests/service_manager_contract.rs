@@ -6,9 +6,11 @@ use super::common;
 
 use std::time::Duration;
 
-use crate::client::Provenance;
-use crate::client::service_manager::{Retirement, RotationRequest, discover, list, rotate};
-use crate::journey::on_service_manager::{retrieve, retrieve_by_instance_id};
+use crate::journey::Provenance;
+use crate::journey::service_manager::listing::{discover, list};
+use crate::journey::service_manager::platform::{retrieve, retrieve_by_instance_id};
+use crate::journey::service_manager::rotate::rotate;
+use crate::journey::service_manager::{Retirement, RotationRequest};
 use crate::model::{BindingId, InstanceId};
 use crate::service_manager::{ListFilter, Query};
 use crate::{Environment, Error, PlanRequest, ProvisioningTier, Purpose};
@@ -1053,7 +1055,7 @@ async fn rotation_with_broken_new_credentials_deletes_the_new_binding_only() {
 fn journeys_are_send(
     sm: crate::ServiceManager,
     req: PlanRequest,
-    o: crate::client::RetrieveOptions,
+    o: crate::journey::RetrieveOptions,
 ) {
     fn send<T: Send>(_: T) {}
     send(async move {

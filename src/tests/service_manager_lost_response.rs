@@ -7,8 +7,8 @@ use super::common;
 
 use std::sync::{Arc, Mutex};
 
-use crate::client::Provenance;
-use crate::journey::on_service_manager::retrieve_by_instance_id;
+use crate::journey::Provenance;
+use crate::journey::service_manager::platform::retrieve_by_instance_id;
 use crate::model::InstanceId;
 use crate::{Environment, PlanRequest, Purpose};
 use serde_json::json;

@@ -6,8 +6,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::client::RetrieveOptions;
 use crate::http::{HttpClient, RetryPolicy};
+use crate::journey::RetrieveOptions;
 use crate::service_manager::ServiceManager;
 use crate::wait::{Progress, ProgressEvent, WaitOptions};
 use crate::{ServiceKey, TokenSource};

@@ -1,4 +1,7 @@
-//! The Cloud Foundry handle's constructors, the space handle and its journeys.
+//! The Cloud Foundry handle's constructors, the space handle and its journeys; `platform` is
+//! a space as a platform of the one executor.
+
+pub(crate) mod platform;
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,12 +9,12 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use super::builder::CredentialsBuilder;
-use crate::client::outcome::key_summaries;
-use crate::client::service_manager::InstanceListing;
-use crate::client::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
 use crate::cloud_foundry::{CfLogin, CloudFoundry, Space};
 use crate::error::Result;
 use crate::http::HttpClient;
+use crate::journey::outcome::key_summaries;
+use crate::journey::service_manager::InstanceListing;
+use crate::journey::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
 use crate::model::{SpaceId, Tenant};
 use crate::setup::{PlanRequest, Purpose};
 
@@ -155,11 +158,11 @@ impl CfSpace {
     ) -> Result<Retrieved> {
         match (&self.target, self.resolved.get()) {
             (Target::Named { org, space }, None) => {
-                super::in_space::retrieve(&self.cf, org, space, req, opts).await
+                platform::retrieve(&self.cf, org, space, req, opts).await
             }
             _ => {
                 let space = self.resolve().await?;
-                super::in_space::retrieve_in(&self.cf, space, req, opts).await
+                platform::retrieve_in(&self.cf, space, req, opts).await
             }
         }
     }

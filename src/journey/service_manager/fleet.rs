@@ -4,11 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::client::RetrieveOptions;
 use crate::credentials::ServiceKey;
 use crate::error::Result;
-use crate::journey::on_service_manager::OnServiceManager;
+use crate::journey::RetrieveOptions;
 use crate::journey::platform::Platform;
+use crate::journey::service_manager::platform::OnServiceManager;
 use crate::model::InstanceId;
 use crate::model::Provenance;
 use crate::service_manager::{Binding, Instance, ListFilter, Query, ServiceManager};

@@ -6,14 +6,14 @@
 //! [`retrieve_by_instance_id`]; offerings and plans are read only when something is created,
 //! once per handle.
 
-use super::executor;
-use super::get_or_create::{get_or_create, pause_when_busy};
-use super::platform::{Creation, InstanceSpec, Platform};
-use crate::client::service_manager::{credential_summary, found, listing, summary_of};
-use crate::client::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
+use super::{credential_summary, listing, summary_of};
 use crate::credentials::ServiceKey;
 use crate::error::{Error, Resource, Result};
 use crate::http::{HttpClient, within_deadline};
+use crate::journey::executor;
+use crate::journey::get_or_create::{get_or_create, pause_when_busy};
+use crate::journey::platform::{Creation, InstanceSpec, Platform};
+use crate::journey::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
 use crate::model::{BindingId, InstanceId, PlanId, Provenance};
 use crate::service_manager::{
     Binding, Instance, Mutation, NewBinding, NewInstance, Readiness, ServiceManager,
@@ -50,7 +50,7 @@ pub(crate) async fn retrieve(
     req: &PlanRequest,
     opts: &RetrieveOptions,
 ) -> Result<Retrieved> {
-    checked(req)?;
+    for_service_manager(req)?;
     let on = OnServiceManager::new(sm, opts);
     within_deadline(
         opts.wait.timeout,
@@ -69,7 +69,8 @@ pub(crate) async fn retrieve_by_instance_id(
     instance_id: &InstanceId,
     opts: &RetrieveOptions,
 ) -> Result<Retrieved> {
-    let plan = checked(req)?;
+    for_service_manager(req)?;
+    let plan = SetupPlan::new(req)?;
     let on = OnServiceManager::new(sm, opts);
     within_deadline(
         opts.wait.timeout,
@@ -89,7 +90,7 @@ impl OnServiceManager<'_> {
         let name = &req.credential_name;
         let (binding, instance, provenance) = match self.sm.find_binding(instance_id, name).await? {
             Some(binding) => {
-                found(self.opts, &format!("binding `{}`", binding.name));
+                self.opts.found(format!("binding `{}`", binding.name));
                 let instance_name = binding
                     .service_instance_name
                     .clone()
@@ -125,15 +126,15 @@ impl OnServiceManager<'_> {
     }
 }
 
-/// The plan for `req`, which must be for the Service Manager.
-fn checked(req: &PlanRequest) -> Result<SetupPlan> {
+/// Refuses a request for a Cloud Foundry space.
+fn for_service_manager(req: &PlanRequest) -> Result<()> {
     if req.environment != Environment::ServiceManager {
         return Err(Error::config(
             "the plan request",
             "it is for a Cloud Foundry space; use the Cloud Foundry backend, or set the environment to ServiceManager",
         ));
     }
-    SetupPlan::new(req)
+    Ok(())
 }
 
 impl Platform for OnServiceManager<'_> {

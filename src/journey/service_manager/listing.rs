@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use super::{credential_summary, summary_of};
-use crate::client::outcome::{CredentialSummary, InstanceSummary};
 use crate::error::Result;
+use crate::journey::outcome::{CredentialSummary, InstanceSummary};
 use crate::model::{OfferingId, PlanId};
 use crate::service_manager::{Binding, Instance, ListFilter, Query, ServiceManager};
+use crate::setup::Environment;
 
 /// An instance and its bindings, without secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,4 +101,33 @@ pub(crate) async fn listing(
             (instance, mine)
         })
         .collect())
+}
+
+/// An instance summary.
+pub(crate) fn summary_of(instance: &Instance) -> InstanceSummary {
+    InstanceSummary::new(
+        instance.id.clone(),
+        instance.name.clone(),
+        instance.created_at,
+    )
+}
+
+/// A binding summary, without secrets.
+pub(crate) fn credential_summary(
+    binding: &Binding,
+    instance_name: Option<&str>,
+) -> CredentialSummary {
+    let mut summary = CredentialSummary::new(
+        binding.id.clone(),
+        binding.name.clone(),
+        binding.service_instance_id.clone(),
+        Environment::ServiceManager,
+    );
+    summary.instance_name = binding
+        .service_instance_name
+        .clone()
+        .or_else(|| instance_name.map(str::to_owned));
+    summary.created_at = binding.created_at;
+    summary.credential_type = binding.credential_type();
+    summary
 }

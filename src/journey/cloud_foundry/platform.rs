@@ -7,11 +7,6 @@
 //! org in one request, so a cold start costs five (root, token, instance, key, credentials).
 //! Checking the scopes of generated credentials costs one token request per key checked.
 
-use super::executor;
-use super::get_or_create::{get_or_create, pause_when_busy};
-use super::platform::{Creation, InstanceSpec, Platform, Refusal};
-use crate::client::outcome::key_summary;
-use crate::client::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
 use crate::cloud_foundry::errors::{Unprocessable, unprocessable};
 use crate::cloud_foundry::inventory::InstanceKeys;
 use crate::cloud_foundry::keys::not_bindable;
@@ -21,6 +16,11 @@ use crate::cloud_foundry::{
 use crate::credentials::ServiceKey;
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, within_deadline};
+use crate::journey::executor;
+use crate::journey::get_or_create::{get_or_create, pause_when_busy};
+use crate::journey::outcome::key_summary;
+use crate::journey::platform::{Creation, InstanceSpec, Platform, Refusal};
+use crate::journey::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
 use crate::model::Provenance;
 use crate::setup::{Environment, PlanRequest};
 use url::Url;

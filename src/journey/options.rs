@@ -1,25 +1,12 @@
-//! The orchestrating client: carries out a [`SetupPlan`](crate::SetupPlan) through the Service
-//! Manager (recommended) or in a Cloud Foundry space (legacy).
-//!
-//! - [`outcome`]: what a journey found, created and handed over.
-//! - [`service_manager`]: the Service Manager's own journeys: [`service_manager::list`],
-//!   [`service_manager::discover`], [`service_manager::rotate`].
-//!
-//! Retrieval on either platform is the one executor's, in [`crate::journey`].
-
-pub mod outcome;
-pub mod service_manager;
-
-pub use outcome::{CredentialSummary, InstanceSummary, Provenance, Retrieved};
+//! How a journey may act, and what it tells the caller's progress callback.
 
 #[cfg(test)]
 use crate::wait::Progress;
-use crate::wait::WaitOptions;
+use crate::wait::{ProgressEvent, WaitOptions};
 
 /// How a journey may act.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RetrieveOptions {
+pub(crate) struct RetrieveOptions {
     /// Create what the plan says is missing (`false`: only find, and report what is missing).
     pub create: bool,
     /// Deadline and progress: the timeout bounds the whole journey (every request, retry and
@@ -34,6 +21,26 @@ impl Default for RetrieveOptions {
             create: false,
             wait: WaitOptions::default(),
         }
+    }
+}
+
+impl RetrieveOptions {
+    /// Reports that `what` was found.
+    pub(crate) fn found(&self, what: impl Into<String>) {
+        self.wait
+            .progress
+            .emit(ProgressEvent::Found { what: what.into() });
+    }
+
+    /// Reports a note (and traces it).
+    pub(crate) fn note(&self, message: String) {
+        tracing::info!(%message, "journey");
+        self.wait.progress.emit(ProgressEvent::Note { message });
+    }
+
+    /// Reports another event.
+    pub(crate) fn emit(&self, event: ProgressEvent) {
+        self.wait.progress.emit(event);
     }
 }
 

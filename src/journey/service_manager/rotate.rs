@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{credential_summary, found, note, summary_of};
-use crate::client::RetrieveOptions;
-use crate::client::outcome::{CredentialSummary, InstanceSummary};
+use super::{credential_summary, summary_of};
 use crate::credentials::ServiceKey;
 use crate::error::{Error, Resource, Result};
-use crate::journey::on_service_manager::OnServiceManager;
+use crate::journey::RetrieveOptions;
+use crate::journey::outcome::{CredentialSummary, InstanceSummary};
 use crate::journey::platform::Platform;
+use crate::journey::service_manager::platform::OnServiceManager;
 use crate::service_manager::{Binding, LabelChange, ListFilter, Query, ServiceManager};
 use crate::setup::{validate_credential_name, validate_instance_name};
 use crate::verify::{Verification, verify};
@@ -129,17 +129,14 @@ pub async fn rotate(
                 format!("`{}` of instance `{}`", req.old_binding, req.instance),
             )
         })?;
-    found(opts, &format!("binding `{}`", old.name));
+    opts.found(format!("binding `{}`", old.name));
     let on = OnServiceManager::new(sm, opts);
     let new = match sm.find_binding(&instance.id, &req.new_binding).await? {
         Some(existing) => {
-            note(
-                opts,
-                format!(
-                    "binding `{}` exists already (an earlier rotation?): verifying it",
-                    existing.name
-                ),
-            );
+            opts.note(format!(
+                "binding `{}` exists already (an earlier rotation?): verifying it",
+                existing.name
+            ));
             on.ready_credential(existing).await?
         }
         None => on.ensure_binding(&instance, &req.new_binding).await?.0,
@@ -183,7 +180,7 @@ pub async fn retire_stale(
     for binding in sm.list_bindings(filter).all().await? {
         if retire_after(&binding).is_some_and(|at| at <= now) {
             sm.delete_binding(&binding.id, &opts.wait).await?;
-            note(opts, format!("deleted stale binding `{}`", binding.name));
+            opts.note(format!("deleted stale binding `{}`", binding.name));
             deleted.push(credential_summary(&binding, Some(&inst.name)));
         }
     }

@@ -1,10 +1,22 @@
-//! The Service Manager handle's constructors and journeys.
+//! The Service Manager handle's constructors and journeys:
+//! - `platform`: the Service Manager as a platform of the one executor (retrieval);
+//! - `listing`: every SAP Cloud ALM API instance and binding (list, discover);
+//! - `rotate`: new binding, verify, retire the old one (rotate, retire stale);
+//! - `fleet`: the fleet runner's bindings of one instance, found in one listing.
+
+pub(crate) mod fleet;
+pub(crate) mod listing;
+pub(crate) mod platform;
+pub(crate) mod rotate;
 
 use std::path::Path;
 
+pub use listing::InstanceListing;
+pub(crate) use listing::{credential_summary, listing, summary_of};
+pub use rotate::{Retirement, Rotation, RotationRequest};
+
+use super::CredentialSummary;
 use super::builder::{CredentialsBuilder, RetireStaleBuilder, RotateBuilder};
-use crate::client::CredentialSummary;
-use crate::client::service_manager::{self as journeys, InstanceListing, RotationRequest};
 use crate::credentials::ServiceKey;
 use crate::credentials::runtime::{self, DEFAULT_LABEL, Query};
 use crate::error::{Error, Result};
@@ -63,13 +75,13 @@ impl ServiceManager {
     /// oldest first, instances of other platforms included and marked. Four requests when
     /// instances exist; a subaccount without the entitlement gives an empty list.
     pub async fn list(&self) -> Result<Vec<InstanceListing>> {
-        journeys::list(self, self.offering()).await
+        listing::list(self, self.offering()).await
     }
 
     /// Every binding of every SAP Cloud ALM API instance in the subaccount, oldest first:
     /// where automatically generated credentials show up.
     pub async fn discover(&self) -> Result<Vec<CredentialSummary>> {
-        journeys::discover(self).await
+        listing::discover(self).await
     }
 
     /// Replaces binding `old` of `instance` with a new binding `new`: created, verified, then
