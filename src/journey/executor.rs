@@ -236,11 +236,17 @@ impl<P: Platform> Run<'_, P> {
             _ => None,
         };
         let named_id = named.as_ref().map(|(i, c)| P::credential_summary(i, c).id);
-        if self.pick(named.into_iter().collect(), required).await? {
-            return Ok(true);
-        }
-        if named_id.is_some() && self.opts.create {
-            return Err(generated::named_lacks_scopes(self.req, required));
+        if let Some((instance, credential)) = named {
+            // Creating under the names would meet the named credentials again: with create,
+            // why they cannot be used is the answer.
+            match self.take(instance, credential, required).await? {
+                None => return Ok(true),
+                Some(_) if !self.opts.create => {}
+                Some(Skipped::Unusable(e)) => return Err(e),
+                Some(Skipped::LacksScopes(_)) => {
+                    return Err(generated::named_lacks_scopes(self.req, required));
+                }
+            }
         }
         let mut candidates: Vec<_> = self
             .p
@@ -272,53 +278,63 @@ impl<P: Platform> Run<'_, P> {
         ))
     }
 
-    /// Takes the first candidate that is usable and carries `required` (its key is read and a
-    /// token requested only when scopes are required). Candidates that do not become ready,
-    /// whose key cannot be read, or whose token lacks a scope are skipped with a note.
+    /// Takes the first candidate that is usable and carries `required`; the others are
+    /// skipped with a note.
     async fn pick(
         &mut self,
         candidates: Vec<(P::Instance, P::Credential)>,
         required: &[String],
     ) -> Result<bool> {
         for (instance, credential) in candidates {
-            let summary = P::credential_summary(&instance, &credential);
-            let what = format!(
-                "{} `{}` of instance `{}`",
-                self.noun(),
-                summary.name,
-                summary.instance_name.as_deref().unwrap_or_default()
-            );
-            let mut credential = match self.p.ready_credential(credential).await {
-                Ok(c) => c,
-                Err(e) => {
-                    self.opts.note(format!("skipping {what}: {e}"));
-                    continue;
-                }
-            };
-            let key = if required.is_empty() {
-                None
-            } else {
-                let key = match self.p.read_key(&mut credential).await {
-                    Ok(k) => k,
-                    Err(e) if unreadable(&e) => {
-                        self.opts.note(format!("skipping {what}: {e}"));
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-                if let Fit::Skip(why) = generated::check(&key, self.p.http(), required).await? {
-                    self.opts.note(format!("skipping {what}: {why}"));
-                    continue;
-                }
-                Some(key)
-            };
-            self.opts.found(what);
-            self.instance = Lookup::Found(instance, Provenance::Found);
-            self.credential = Lookup::Found(credential, Provenance::Found);
-            self.key = key;
-            return Ok(true);
+            if self.take(instance, credential, required).await?.is_none() {
+                return Ok(true);
+            }
         }
         Ok(false)
+    }
+
+    /// Takes the candidate if it is usable and carries `required` (its key is read and a token
+    /// requested only when scopes are required): `None`. Else why not, also noted: it did not
+    /// become ready or its key cannot be read (the error), or its token lacks a scope.
+    async fn take(
+        &mut self,
+        instance: P::Instance,
+        credential: P::Credential,
+        required: &[String],
+    ) -> Result<Option<Skipped>> {
+        let summary = P::credential_summary(&instance, &credential);
+        let what = format!(
+            "{} `{}` of instance `{}`",
+            self.noun(),
+            summary.name,
+            summary.instance_name.as_deref().unwrap_or_default()
+        );
+        let skip = |why: Skipped| {
+            self.opts.note(format!("skipping {what}: {}", why.reason()));
+            Ok(Some(why))
+        };
+        let mut credential = match self.p.ready_credential(credential).await {
+            Ok(c) => c,
+            Err(e) => return skip(Skipped::Unusable(e)),
+        };
+        let key = if required.is_empty() {
+            None
+        } else {
+            let key = match self.p.read_key(&mut credential).await {
+                Ok(k) => k,
+                Err(e) if unreadable(&e) => return skip(Skipped::Unusable(e)),
+                Err(e) => return Err(e),
+            };
+            if let Fit::Skip(why) = generated::check(&key, self.p.http(), required).await? {
+                return skip(Skipped::LacksScopes(why));
+            }
+            Some(key)
+        };
+        self.opts.found(what);
+        self.instance = Lookup::Found(instance, Provenance::Found);
+        self.credential = Lookup::Found(credential, Provenance::Found);
+        self.key = key;
+        Ok(None)
     }
 
     /// Says which of several generated credentials is used, and how to pick another.
@@ -388,6 +404,23 @@ fn missing_credential<P: Platform>(p: &P, req: &PlanRequest, name: &str) -> Erro
         format!("`{name}` of instance `{}` {place}", req.instance_name),
         true,
     )
+}
+
+/// Why a candidate was not taken.
+enum Skipped {
+    /// It did not become ready, or its key cannot be read.
+    Unusable(Error),
+    /// Its token lacks a required scope (or it gets none); the text says which.
+    LacksScopes(String),
+}
+
+impl Skipped {
+    fn reason(&self) -> String {
+        match self {
+            Skipped::Unusable(e) => e.to_string(),
+            Skipped::LacksScopes(why) => why.clone(),
+        }
+    }
 }
 
 /// Credentials dated oldest first, undated ones last.

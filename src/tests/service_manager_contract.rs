@@ -924,6 +924,24 @@ async fn use_generated_for_transport_checks_the_token_scopes() {
 }
 
 #[tokio::test]
+async fn a_named_binding_whose_create_failed_is_reported_as_failed_not_as_lacking_scopes() {
+    let server = MockServer::start().await;
+    let mut failed = calm_key(&server.uri());
+    failed["ready"] = json!(false);
+    failed["last_operation"] =
+        json!({"type": "create", "state": "failed", "description": "broker said no"});
+    mount_calm(&server, vec![failed]).await;
+    let req = automatic(Purpose::TransportManagement)
+        .instance_name("calm")
+        .credential_name("calm-key");
+    let (o, _) = opts(true);
+    let err = retrieve(&warm_sm(&server), &req, &o).await.unwrap_err();
+    assert!(matches!(err, Error::OperationFailed { .. }), "{err}");
+    assert!(err.to_string().contains("broker said no"), "{err}");
+    assert_eq!(count(&server, "POST", "/").await, 0);
+}
+
+#[tokio::test]
 async fn nothing_generated_without_create_is_not_found() {
     let server = MockServer::start().await;
     mount(&server, get("/v1/service_offerings"), listing(vec![])).await;
