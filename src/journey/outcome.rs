@@ -3,8 +3,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::cloud_foundry::inventory::InstanceKeys;
-use crate::cloud_foundry::{ServiceCredentialBinding, ServiceInstance};
 use crate::credentials::{CredentialType, ServiceKey};
 pub use crate::model::Provenance;
 use crate::model::{BindingId, InstanceId};
@@ -129,29 +127,4 @@ impl Retrieved {
     ) -> crate::Result<crate::credentials::Written> {
         self.key.write_to(sink, &self.sink_context())
     }
-}
-
-/// The summaries of one instance's keys (pure).
-pub(crate) fn key_summaries(entry: &InstanceKeys) -> Vec<CredentialSummary> {
-    entry
-        .keys
-        .iter()
-        .map(|k| key_summary(&entry.instance, k))
-        .collect()
-}
-
-/// A summary of one key (pure).
-pub(crate) fn key_summary(
-    instance: &ServiceInstance,
-    key: &ServiceCredentialBinding,
-) -> CredentialSummary {
-    let mut s = CredentialSummary::new(
-        key.guid.clone(),
-        key.name(),
-        instance.guid.clone(),
-        Environment::CloudFoundry,
-    );
-    s.instance_name = Some(instance.name.clone());
-    s.created_at = key.created_at;
-    s
 }

@@ -1083,7 +1083,7 @@ async fn generated_credentials_are_discovered_in_the_space() {
     let inventory = cf.inventory(&space()).await.unwrap();
     let summaries: Vec<_> = inventory
         .iter()
-        .flat_map(crate::journey::outcome::key_summaries)
+        .flat_map(crate::journey::cloud_foundry::key_summaries)
         .collect();
     assert_eq!(summaries.len(), 2);
     assert_eq!(

@@ -9,14 +9,16 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use super::builder::CredentialsBuilder;
-use crate::cloud_foundry::{CfLogin, CloudFoundry, Space};
+use crate::cloud_foundry::inventory::InstanceKeys;
+use crate::cloud_foundry::{
+    CfLogin, CloudFoundry, ServiceCredentialBinding, ServiceInstance, Space,
+};
 use crate::error::Result;
 use crate::http::HttpClient;
-use crate::journey::outcome::key_summaries;
 use crate::journey::service_manager::InstanceListing;
 use crate::journey::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
 use crate::model::{SpaceId, Tenant};
-use crate::setup::{PlanRequest, Purpose};
+use crate::setup::{Environment, PlanRequest, Purpose};
 
 impl CloudFoundry {
     /// Connects with its own transport: finds the login server (`GET /`, skipped when the login
@@ -177,5 +179,54 @@ impl CfSpace {
                 }
             })
             .await
+    }
+}
+
+/// The summaries of one instance's keys (pure).
+pub(crate) fn key_summaries(entry: &InstanceKeys) -> Vec<CredentialSummary> {
+    entry
+        .keys
+        .iter()
+        .map(|k| key_summary(&entry.instance, k))
+        .collect()
+}
+
+/// A summary of one key (pure).
+pub(crate) fn key_summary(
+    instance: &ServiceInstance,
+    key: &ServiceCredentialBinding,
+) -> CredentialSummary {
+    let mut s = CredentialSummary::new(
+        key.guid.clone(),
+        key.name(),
+        instance.guid.clone(),
+        Environment::CloudFoundry,
+    );
+    s.instance_name = Some(instance.name.clone());
+    s.created_at = key.created_at;
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_summaries_name_the_instance() {
+        let entry = InstanceKeys {
+            instance: serde_json::from_value(json!({"guid": "i2", "name": "b"})).unwrap(),
+            keys: serde_json::from_value(json!([
+                {"guid": "k1", "name": "x", "created_at": "2024-05-01T00:00:00Z"},
+                {"guid": "k2", "name": "y"}
+            ]))
+            .unwrap(),
+        };
+        let s = key_summaries(&entry);
+        assert_eq!(s[0].instance_name.as_deref(), Some("b"));
+        assert_eq!(s[0].instance_id.as_str(), "i2");
+        assert!(s[0].created_at.is_some());
+        assert_eq!(s[1].name, "y");
+        assert_eq!(s[1].environment, Environment::CloudFoundry);
     }
 }

@@ -7,6 +7,7 @@
 //! org in one request, so a cold start costs five (root, token, instance, key, credentials).
 //! Checking the scopes of generated credentials costs one token request per key checked.
 
+use super::key_summary;
 use crate::cloud_foundry::errors::{Unprocessable, unprocessable};
 use crate::cloud_foundry::inventory::InstanceKeys;
 use crate::cloud_foundry::keys::not_bindable;
@@ -18,7 +19,6 @@ use crate::error::{Error, Result};
 use crate::http::{HttpClient, within_deadline};
 use crate::journey::executor;
 use crate::journey::get_or_create::{get_or_create, pause_when_busy};
-use crate::journey::outcome::key_summary;
 use crate::journey::platform::{Creation, InstanceSpec, Platform, Refusal};
 use crate::journey::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
 use crate::model::Provenance;
