@@ -250,9 +250,11 @@ impl<P: Platform> Run<'_, P> {
         }
         let mut candidates: Vec<_> = self
             .p
-            .generated(&self.req.offering)
+            .inventory()
             .await?
             .into_iter()
+            .flat_map(|(i, cs)| cs.into_iter().map(move |c| (i.clone(), c)))
+            .filter(|(i, c)| P::may_hand_over(i, c))
             .map(|(i, c)| (P::credential_summary(&i, &c), i, c))
             .filter(|(summary, _, _)| Some(&summary.id) != named_id.as_ref())
             .collect();
@@ -424,7 +426,10 @@ impl Skipped {
 }
 
 /// Credentials dated oldest first, undated ones last.
-fn oldest_first(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> std::cmp::Ordering {
+pub(crate) fn oldest_first(
+    a: Option<DateTime<Utc>>,
+    b: Option<DateTime<Utc>>,
+) -> std::cmp::Ordering {
     (a.is_none(), a).cmp(&(b.is_none(), b))
 }
 

@@ -11,11 +11,11 @@
 //!   credentials made when the tenant was provisioned;
 //! - `get_or_create`: the one rule that never makes a duplicate;
 //! - `options`: what a journey may do, and its progress reports;
+//! - `listing`: list and discover on any platform;
 //! - `outcome`: what a journey hands back.
 //!
-//! The Service Manager has journeys of its own beside retrieval: `service_manager::listing`
-//! (list, discover), `service_manager::rotate` (rotate, retire stale) and
-//! `service_manager::fleet` (the fleet runner's batched bindings).
+//! The Service Manager has journeys of its own: `service_manager::rotate` (rotate, retire
+//! stale) and `service_manager::fleet` (the fleet runner's batched bindings).
 //!
 //! [`ServiceManager::credentials`]: crate::ServiceManager::credentials
 //! [`ServiceManager::rotate`]: crate::ServiceManager::rotate
@@ -26,6 +26,7 @@ pub(crate) mod cloud_foundry;
 mod executor;
 mod generated;
 mod get_or_create;
+mod listing;
 mod options;
 pub(crate) mod outcome;
 pub(crate) mod platform;
@@ -34,5 +35,5 @@ pub(crate) mod service_manager;
 pub use builder::{CredentialsBuilder, RetireStaleBuilder, RotateBuilder};
 pub use cloud_foundry::CfSpace;
 pub(crate) use options::RetrieveOptions;
-pub use outcome::{CredentialSummary, InstanceSummary, Provenance, Retrieved};
-pub use service_manager::{InstanceListing, Retirement, Rotation};
+pub use outcome::{CredentialSummary, InstanceListing, InstanceSummary, Provenance, Retrieved};
+pub use service_manager::{Retirement, Rotation};

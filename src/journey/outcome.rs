@@ -128,3 +128,20 @@ impl Retrieved {
         self.key.write_to(sink, &self.sink_context())
     }
 }
+
+/// An instance and its bindings or service keys, without secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct InstanceListing {
+    /// The instance.
+    pub instance: InstanceSummary,
+    /// `ready`, `creating` (or the platform's state word) or `failed: <reason>`.
+    pub state: String,
+    /// Its bindings or service keys, oldest first.
+    pub credentials: Vec<CredentialSummary>,
+    /// The platform that created it when that is not the Service Manager itself (a Cloud
+    /// Foundry space's or a Kyma cluster's instance, listed in the same subaccount): such an
+    /// instance is never looked up by name, bound or handed over by the Service Manager
+    /// journeys.
+    pub other_platform: Option<String>,
+}

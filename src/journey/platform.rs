@@ -25,6 +25,9 @@ pub(crate) struct InstanceSpec<'s> {
     pub parameters: &'s Value,
 }
 
+/// Every instance of an offering with its credentials.
+pub(crate) type Inventory<P> = Vec<(<P as Platform>::Instance, Vec<<P as Platform>::Credential>)>;
+
 /// A platform the executor can carry a plan out on.
 pub(crate) trait Platform: Sync {
     /// An instance as the platform lists it.
@@ -94,13 +97,19 @@ pub(crate) trait Platform: Sync {
         &self,
         credential: &mut Self::Credential,
     ) -> impl Future<Output = Result<ServiceKey>> + Send;
-    /// Every credential of an instance of `offering` that may have been generated for the
-    /// tenant: only this platform's own instances, only credentials whose create succeeded,
-    /// in any order.
-    fn generated(
-        &self,
-        offering: &str,
-    ) -> impl Future<Output = Result<Vec<(Self::Instance, Self::Credential)>>> + Send;
+    /// Every instance of the handle's offering with its credentials (in every state, in any
+    /// order): what list and discover show, and where generated credentials are looked for.
+    fn inventory(&self) -> impl Future<Output = Result<Inventory<Self>>> + Send;
+    /// Whether the credential may be handed over as generated credentials (the platform's own
+    /// instance; a create that has not failed).
+    fn may_hand_over(instance: &Self::Instance, credential: &Self::Credential) -> bool;
+    /// The instance's state for a listing: `ready`, the platform's state word, or
+    /// `failed: <reason>`.
+    fn instance_state(instance: &Self::Instance) -> String;
+    /// The platform that made the instance, when another one than this (listed, never used).
+    fn other_platform(_instance: &Self::Instance) -> Option<String> {
+        None
+    }
     /// A summary of the instance.
     fn instance_summary(instance: &Self::Instance) -> InstanceSummary;
     /// A summary of the credential, without secrets.

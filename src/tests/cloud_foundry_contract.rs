@@ -1083,7 +1083,11 @@ async fn generated_credentials_are_discovered_in_the_space() {
     let inventory = cf.inventory(&space()).await.unwrap();
     let summaries: Vec<_> = inventory
         .iter()
-        .flat_map(crate::journey::cloud_foundry::key_summaries)
+        .flat_map(|e| {
+            e.keys
+                .iter()
+                .map(|k| crate::journey::cloud_foundry::key_summary(&e.instance, k))
+        })
         .collect();
     assert_eq!(summaries.len(), 2);
     assert_eq!(

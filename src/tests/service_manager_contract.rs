@@ -7,7 +7,6 @@ use super::common;
 use std::time::Duration;
 
 use crate::journey::Provenance;
-use crate::journey::service_manager::listing::{discover, list};
 use crate::journey::service_manager::platform::{retrieve, retrieve_by_instance_id};
 use crate::journey::service_manager::rotate::rotate;
 use crate::journey::service_manager::{Retirement, RotationRequest};
@@ -866,7 +865,7 @@ async fn discover_lists_every_binding_in_four_requests() {
     let server = MockServer::start().await;
     mount_generated(&server).await;
     let sm = warm_sm(&server);
-    let found = discover(&sm).await.unwrap();
+    let found = sm.discover().await.unwrap();
     assert_eq!(
         found.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
         ["generated-key", "newer-key"]
@@ -877,7 +876,7 @@ async fn discover_lists_every_binding_in_four_requests() {
         Some("binding-secret")
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
-    let listing = list(&sm, "SAPCloudALMAPIs").await.unwrap();
+    let listing = sm.list().await.unwrap();
     assert_eq!(listing.len(), 2);
     assert_eq!(listing[0].instance.name, "calm-generated");
     assert_eq!(listing[0].state, "ready");
@@ -1079,7 +1078,7 @@ fn journeys_are_send(
     send(async move {
         let _ = retrieve(&sm, &req, &o).await;
         let _ = rotate(&sm, &RotationRequest::new("a", "b", "c"), &o).await;
-        let _ = discover(&sm).await;
+        let _ = sm.discover().await;
     });
 }
 

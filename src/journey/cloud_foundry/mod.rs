@@ -9,16 +9,15 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use super::builder::CredentialsBuilder;
-use crate::cloud_foundry::inventory::InstanceKeys;
 use crate::cloud_foundry::{
     CfLogin, CloudFoundry, ServiceCredentialBinding, ServiceInstance, Space,
 };
 use crate::error::Result;
 use crate::http::HttpClient;
-use crate::journey::service_manager::InstanceListing;
-use crate::journey::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
+use crate::journey::{CredentialSummary, InstanceListing, RetrieveOptions, Retrieved};
 use crate::model::{SpaceId, Tenant};
 use crate::setup::{Environment, PlanRequest, Purpose};
+use platform::InSpace;
 
 impl CloudFoundry {
     /// Connects with its own transport: finds the login server (`GET /`, skipped when the login
@@ -119,37 +118,18 @@ impl CfSpace {
         CredentialsBuilder::in_space(self, tenant, purpose)
     }
 
-    /// The SAP Cloud ALM API instances in the space with their service keys (no secrets).
+    /// The SAP Cloud ALM API instances in the space with their service keys (no secrets),
+    /// oldest first.
     pub async fn list(&self) -> Result<Vec<InstanceListing>> {
-        let space = self.resolve().await?;
-        let inventory = self.cf.inventory(space).await?;
-        Ok(inventory
-            .iter()
-            .map(|entry| {
-                let instance = &entry.instance;
-                let state = instance
-                    .last_operation
-                    .as_ref()
-                    .map_or("ready".to_owned(), |op| op.readiness().describe());
-                InstanceListing {
-                    instance: InstanceSummary::new(
-                        instance.guid.clone(),
-                        instance.name.clone(),
-                        instance.created_at,
-                    ),
-                    state,
-                    credentials: key_summaries(entry),
-                    other_platform: None,
-                }
-            })
-            .collect())
+        let (space, options) = (self.resolve().await?, RetrieveOptions::default());
+        crate::journey::listing::list(&InSpace::new(&self.cf, space, &options)).await
     }
 
-    /// Every service key of every SAP Cloud ALM API instance in the space (no secrets).
+    /// Every service key of every SAP Cloud ALM API instance in the space (no secrets), oldest
+    /// first.
     pub async fn discover(&self) -> Result<Vec<CredentialSummary>> {
-        let space = self.resolve().await?;
-        let inventory = self.cf.inventory(space).await?;
-        Ok(inventory.iter().flat_map(key_summaries).collect())
+        let (space, options) = (self.resolve().await?, RetrieveOptions::default());
+        crate::journey::listing::discover(&InSpace::new(&self.cf, space, &options)).await
     }
 
     /// Carries out the plan for `req` in this space.
@@ -182,15 +162,6 @@ impl CfSpace {
     }
 }
 
-/// The summaries of one instance's keys (pure).
-pub(crate) fn key_summaries(entry: &InstanceKeys) -> Vec<CredentialSummary> {
-    entry
-        .keys
-        .iter()
-        .map(|k| key_summary(&entry.instance, k))
-        .collect()
-}
-
 /// A summary of one key (pure).
 pub(crate) fn key_summary(
     instance: &ServiceInstance,
@@ -213,20 +184,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn key_summaries_name_the_instance() {
-        let entry = InstanceKeys {
-            instance: serde_json::from_value(json!({"guid": "i2", "name": "b"})).unwrap(),
-            keys: serde_json::from_value(json!([
-                {"guid": "k1", "name": "x", "created_at": "2024-05-01T00:00:00Z"},
-                {"guid": "k2", "name": "y"}
-            ]))
-            .unwrap(),
-        };
-        let s = key_summaries(&entry);
-        assert_eq!(s[0].instance_name.as_deref(), Some("b"));
-        assert_eq!(s[0].instance_id.as_str(), "i2");
-        assert!(s[0].created_at.is_some());
-        assert_eq!(s[1].name, "y");
-        assert_eq!(s[1].environment, Environment::CloudFoundry);
+    fn a_key_summary_names_the_instance() {
+        let instance: ServiceInstance =
+            serde_json::from_value(json!({"guid": "i2", "name": "b"})).unwrap();
+        let key: ServiceCredentialBinding = serde_json::from_value(
+            json!({"guid": "k1", "name": "x", "created_at": "2024-05-01T00:00:00Z"}),
+        )
+        .unwrap();
+        let s = key_summary(&instance, &key);
+        assert_eq!(s.instance_name.as_deref(), Some("b"));
+        assert_eq!(s.instance_id.as_str(), "i2");
+        assert!(s.created_at.is_some());
+        assert_eq!(s.name, "x");
+        assert_eq!(s.environment, Environment::CloudFoundry);
     }
 }

@@ -9,7 +9,6 @@
 
 use super::key_summary;
 use crate::cloud_foundry::errors::{Unprocessable, unprocessable};
-use crate::cloud_foundry::inventory::InstanceKeys;
 use crate::cloud_foundry::keys::not_bindable;
 use crate::cloud_foundry::{
     CloudFoundry, ServiceCredentialBinding, ServiceInstance, ServicePlan, Space,
@@ -177,12 +176,24 @@ impl Platform for InSpace<'_> {
         self.cf.key_details(key, &self.opts.wait).await
     }
 
-    /// The keys of the handle's offering in the space whose create succeeded.
-    async fn generated(
-        &self,
-        _offering: &str,
-    ) -> Result<Vec<(ServiceInstance, ServiceCredentialBinding)>> {
-        Ok(ready_keys(self.cf.inventory(self.space).await?))
+    async fn inventory(&self) -> Result<Vec<(ServiceInstance, Vec<ServiceCredentialBinding>)>> {
+        let inventory = self.cf.inventory(self.space).await?;
+        Ok(inventory
+            .into_iter()
+            .map(|e| (e.instance, e.keys))
+            .collect())
+    }
+
+    /// Only keys whose create succeeded: one in progress may never finish.
+    fn may_hand_over(_instance: &ServiceInstance, key: &ServiceCredentialBinding) -> bool {
+        key.is_ready()
+    }
+
+    fn instance_state(instance: &ServiceInstance) -> String {
+        instance
+            .last_operation
+            .as_ref()
+            .map_or("ready".to_owned(), |op| op.readiness().describe())
     }
 
     fn instance_summary(instance: &ServiceInstance) -> InstanceSummary {
@@ -195,21 +206,6 @@ impl Platform for InSpace<'_> {
     ) -> CredentialSummary {
         key_summary(instance, key)
     }
-}
-
-/// The keys whose create succeeded, with their instances (pure).
-fn ready_keys(inventory: Vec<InstanceKeys>) -> Vec<(ServiceInstance, ServiceCredentialBinding)> {
-    inventory
-        .into_iter()
-        .flat_map(|entry| {
-            let instance = entry.instance;
-            entry
-                .keys
-                .into_iter()
-                .filter(|k| k.is_ready())
-                .map(move |k| (instance.clone(), k))
-        })
-        .collect()
 }
 
 /// Creating one service instance.
@@ -376,17 +372,21 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn failed_keys_are_left_out() {
+    fn only_keys_whose_create_succeeded_are_handed_over() {
         let instance: ServiceInstance =
             serde_json::from_value(json!({"guid": "i", "name": "a"})).unwrap();
         let keys: Vec<ServiceCredentialBinding> = serde_json::from_value(json!([
             {"guid": "k1", "name": "new", "created_at": "2024-05-01T00:00:00Z"},
+            {"guid": "k2", "name": "busy", "last_operation": {"type": "create", "state": "in progress"}},
             {"guid": "k4", "name": "bad", "created_at": "2020-01-01T00:00:00Z",
              "last_operation": {"type": "create", "state": "failed"}}
         ]))
         .unwrap();
-        let got = ready_keys(vec![InstanceKeys { instance, keys }]);
-        let names: Vec<&str> = got.iter().map(|(_, k)| k.name()).collect();
-        assert_eq!(names, ["new"]);
+        let handed: Vec<&str> = keys
+            .iter()
+            .filter(|k| InSpace::may_hand_over(&instance, k))
+            .map(|k| k.name())
+            .collect();
+        assert_eq!(handed, ["new"]);
     }
 }

@@ -1,62 +1,12 @@
-//! Every SAP Cloud ALM API instance and binding in a subaccount, in four requests: offering,
-//! its plans, instances of those plans, bindings of those instances.
-
-use serde::Serialize;
+//! The Service Manager's inventory: every instance of an offering and its bindings, in four
+//! requests (offering, its plans, instances of those plans, bindings of those instances); and
+//! the summaries of instances and bindings.
 
 use crate::error::Result;
 use crate::journey::outcome::{CredentialSummary, InstanceSummary};
 use crate::model::{OfferingId, PlanId};
 use crate::service_manager::{Binding, Instance, ListFilter, Query, ServiceManager};
 use crate::setup::Environment;
-
-/// An instance and its bindings, without secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct InstanceListing {
-    /// The instance.
-    pub instance: InstanceSummary,
-    /// `ready`, `creating` (or the platform's state word) or `failed: <reason>`.
-    pub state: String,
-    /// Its bindings or service keys, oldest first.
-    pub credentials: Vec<CredentialSummary>,
-    /// The platform that created it when that is not the Service Manager itself (a Cloud
-    /// Foundry space's or a Kyma cluster's instance, listed in the same subaccount): such an
-    /// instance is never looked up by name, bound or handed over by the Service Manager
-    /// journeys.
-    pub other_platform: Option<String>,
-}
-
-/// Every instance of offering `offering` (e.g. [`DEFAULT_OFFERING`](crate::setup::DEFAULT_OFFERING)) with its bindings, oldest
-/// first. Four requests when instances exist; an offering that is not entitled gives an empty
-/// list.
-pub async fn list(sm: &ServiceManager, offering: &str) -> Result<Vec<InstanceListing>> {
-    Ok(listing(sm, offering)
-        .await?
-        .into_iter()
-        .map(|(instance, bindings)| InstanceListing {
-            state: instance.readiness().describe(),
-            other_platform: (!instance.is_service_manager_platform())
-                .then(|| instance.platform_id.clone().unwrap_or_default()),
-            credentials: bindings
-                .iter()
-                .map(|b| credential_summary(b, Some(&instance.name)))
-                .collect(),
-            instance: summary_of(&instance),
-        })
-        .collect())
-}
-
-/// Every binding of every SAP Cloud ALM API instance in the subaccount (offering
-/// [`DEFAULT_OFFERING`](crate::setup::DEFAULT_OFFERING)), oldest first: where automatically generated credentials show up.
-pub async fn discover(sm: &ServiceManager) -> Result<Vec<CredentialSummary>> {
-    let mut all: Vec<CredentialSummary> = list(sm, sm.offering())
-        .await?
-        .into_iter()
-        .flat_map(|l| l.credentials)
-        .collect();
-    all.sort_by_key(|c| (c.created_at.is_none(), c.created_at));
-    Ok(all)
-}
 
 /// The raw instances of the offering and their bindings (credentials included), oldest first.
 pub(crate) async fn listing(

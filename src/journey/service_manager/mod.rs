@@ -11,12 +11,11 @@ pub(crate) mod rotate;
 
 use std::path::Path;
 
-pub use listing::InstanceListing;
 pub(crate) use listing::{credential_summary, listing, summary_of};
 pub use rotate::{Retirement, Rotation, RotationRequest};
 
-use super::CredentialSummary;
 use super::builder::{CredentialsBuilder, RetireStaleBuilder, RotateBuilder};
+use super::{CredentialSummary, InstanceListing, RetrieveOptions};
 use crate::credentials::ServiceKey;
 use crate::credentials::runtime::{self, DEFAULT_LABEL, Query};
 use crate::error::{Error, Result};
@@ -24,6 +23,7 @@ use crate::http::HttpClient;
 use crate::model::Tenant;
 use crate::service_manager::ServiceManager;
 use crate::setup::Purpose;
+use platform::OnServiceManager;
 
 /// The variable [`ServiceManager::from_env`] reads first: the path of a Service Manager key
 /// file.
@@ -59,7 +59,8 @@ impl ServiceManager {
         self.rebind(http)
     }
 
-    /// Uses another offering name for listing and discovery (default `SAPCloudALMAPIs`).
+    /// Uses another offering name for listing, discovery and the search for generated
+    /// credentials (default `SAPCloudALMAPIs`).
     pub fn with_offering(mut self, offering: impl Into<String>) -> Self {
         self.set_offering(offering.into());
         self
@@ -75,13 +76,15 @@ impl ServiceManager {
     /// oldest first, instances of other platforms included and marked. Four requests when
     /// instances exist; a subaccount without the entitlement gives an empty list.
     pub async fn list(&self) -> Result<Vec<InstanceListing>> {
-        listing::list(self, self.offering()).await
+        let options = RetrieveOptions::default();
+        crate::journey::listing::list(&OnServiceManager::new(self, &options)).await
     }
 
     /// Every binding of every SAP Cloud ALM API instance in the subaccount, oldest first:
     /// where automatically generated credentials show up.
     pub async fn discover(&self) -> Result<Vec<CredentialSummary>> {
-        listing::discover(self).await
+        let options = RetrieveOptions::default();
+        crate::journey::listing::discover(&OnServiceManager::new(self, &options)).await
     }
 
     /// Replaces binding `old` of `instance` with a new binding `new`: created, verified, then

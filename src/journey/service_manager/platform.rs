@@ -240,14 +240,24 @@ impl Platform for OnServiceManager<'_> {
         binding.take_service_key()
     }
 
-    async fn generated(&self, offering: &str) -> Result<Vec<(Instance, Binding)>> {
-        Ok(listing(self.sm, offering)
-            .await?
-            .into_iter()
-            // Another platform's instance is listed but never handed over from here.
-            .filter(|(i, _)| i.is_service_manager_platform())
-            .flat_map(|(i, bs)| bs.into_iter().map(move |b| (i.clone(), b)))
-            .collect())
+    async fn inventory(&self) -> Result<Vec<(Instance, Vec<Binding>)>> {
+        listing(self.sm, self.sm.offering()).await
+    }
+
+    /// Another platform's instance is listed but never handed over from here; a binding
+    /// still being created is waited for when picked.
+    fn may_hand_over(instance: &Instance, binding: &Binding) -> bool {
+        instance.is_service_manager_platform()
+            && !matches!(binding.readiness(), Readiness::Failed(_))
+    }
+
+    fn instance_state(instance: &Instance) -> String {
+        instance.readiness().describe()
+    }
+
+    fn other_platform(instance: &Instance) -> Option<String> {
+        (!instance.is_service_manager_platform())
+            .then(|| instance.platform_id.clone().unwrap_or_default())
     }
 
     fn instance_summary(instance: &Instance) -> InstanceSummary {
