@@ -32,54 +32,42 @@ pub(crate) async fn get_or_create<C: Creation>(
 ) -> Result<(C::Made, Provenance)> {
     let what = creation.what();
     opts.emit(ProgressEvent::Creating { what: what.into() });
-    let mut sends = 0;
-    let mut busy_answers = 0;
+    let (mut sends, mut busy_answers) = (0, 0);
     // Whether one of our sends may have made the resource: then finding it means we made it.
     let mut maybe_ours = false;
     loop {
         sends += 1;
-        let refusal = match creation.post().await {
-            Ok(posted) => match creation.settle(posted).await {
-                Ok(made) => return Ok((made, Provenance::Created)),
-                // Accepted, then refused inside the operation: as if refused at once.
-                Err(e) => match creation.classify(e) {
-                    refusal @ (Refusal::Exists(_) | Refusal::Busy(_)) => refusal,
-                    Refusal::Unsure(e) | Refusal::Final(e) => return Err(e),
-                },
-            },
-            Err(e) => creation.classify(e),
-        };
-        let (error, adopt_only) = match refusal {
-            Refusal::Final(e) => return Err(e),
-            Refusal::Busy(e) => {
+        let (error, adopt_only) = match send(creation).await {
+            Ok(made) => return Ok((made, Provenance::Created)),
+            Err(Refusal::Final(e)) => return Err(e),
+            Err(Refusal::Busy(e)) => {
                 sends -= 1;
                 busy_answers += 1;
                 if busy_answers == 1 {
-                    let state = e.platform_code().unwrap_or("busy").to_owned();
                     opts.emit(ProgressEvent::State {
                         operation: format!("creation of {what}"),
-                        state,
+                        state: e.platform_code().unwrap_or("busy").to_owned(),
                         elapsed: Duration::ZERO,
                     });
                 }
                 creation.wait_out(&e, busy_answers).await?;
                 continue;
             }
-            Refusal::Exists(e) => {
+            Err(Refusal::Exists(e)) => {
                 opts.note(format!("{what} already exists ({}): using it", how(&e)));
                 (e, true)
             }
-            Refusal::Unsure(e) => {
+            Err(Refusal::Unsure(e)) => {
                 maybe_ours |= e.may_have_taken_effect();
-                opts.note(format!(
-                        "the answer to creating {what} was lost or refused ({e}); looking it up by name before anything else"
-                    ),
+                let message = format!(
+                    "the answer to creating {what} was lost or refused ({e}); looking it up by name before anything else"
                 );
+                opts.note(message);
                 (e, false)
             }
         };
         if let Some(found) = creation.find().await? {
-            opts.emit(ProgressEvent::Found { what: what.into() });
+            opts.found(what);
             let provenance = if maybe_ours {
                 Provenance::Created
             } else {
@@ -102,6 +90,20 @@ pub(crate) async fn get_or_create<C: Creation>(
         );
         tokio::time::sleep(pause).await;
     }
+}
+
+/// One send and, once accepted, its settling: the resource, or how it was refused. Once the
+/// platform accepted the create, only a conflict or a busy instance reported by its operation
+/// counts as a refusal (as if answered at once); any other failure is final.
+async fn send<C: Creation>(creation: &C) -> std::result::Result<C::Made, Refusal> {
+    let posted = creation.post().await.map_err(|e| creation.classify(e))?;
+    creation
+        .settle(posted)
+        .await
+        .map_err(|e| match creation.classify(e) {
+            refusal @ (Refusal::Exists(_) | Refusal::Busy(_)) => refusal,
+            Refusal::Unsure(e) | Refusal::Final(e) => Refusal::Final(e),
+        })
 }
 
 /// How the platform said the name is taken.
