@@ -1,10 +1,11 @@
-//! What a platform can do, as far as the one executor ([`super::executor`]) needs it: find or
-//! create an instance and a credential (a Service Manager binding, a Cloud Foundry service
-//! key), wait until they are usable, read a credential's key, and list the credentials that
-//! were generated for the tenant.
+//! What a platform can do, as far as the one executor ([`super::executor`]) and the listings
+//! need it: find or create an instance and a credential (a Service Manager binding, a Cloud
+//! Foundry service key), wait until they are usable, read a credential's key, and list every
+//! instance with its credentials.
 //!
-//! The implementations are [`super::on_service_manager`] and [`super::in_space`]; each maps
-//! the trait onto its wire layer and adds nothing a journey decides.
+//! The implementations are `service_manager::platform` and `cloud_foundry::platform`; each
+//! maps the trait onto its wire layer and decides nothing a journey decides. Creating goes
+//! through a [`Creation`] of the platform and the one rule of [`super::get_or_create`].
 
 use std::future::Future;
 
