@@ -163,7 +163,7 @@ async fn post(
     credentials: Credentials<'_>,
     form: &[(&str, &str)],
 ) -> Result<AccessToken> {
-    let correlation_id = uuid::Uuid::new_v4().to_string();
+    let correlation_id = crate::http::correlation_id();
     // What the request carried that must never come back in an error (servers echo requests).
     let mut secrets: Vec<&str> = form
         .iter()

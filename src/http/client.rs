@@ -350,7 +350,7 @@ impl HttpClient {
         auth: Option<&TokenSource>,
     ) -> Result<Response> {
         check_url(&request.url, "request URL")?;
-        let correlation_id = uuid::Uuid::new_v4().to_string();
+        let correlation_id = correlation_id();
         let mut renewed = false;
         loop {
             let token = match auth {
@@ -522,12 +522,16 @@ impl HttpClient {
             self.inner.sent.fetch_add(1, Ordering::Relaxed);
             let read = read_whole(builder, self.inner.settings.max_answer).instrument(span.clone());
             let result = match time_left {
-                // The caller's deadline cuts this attempt short; no retry after it.
-                Some(left) => match tokio::time::timeout(left, read).await {
-                    Ok(result) => result,
-                    Err(_) => return Err(deadline_passed(&call, attempt)),
-                },
-                None => read.await,
+                // The caller's deadline cuts this attempt short; no retry after it. With at
+                // least the request timeout left, the client's own timeout ends the attempt
+                // first, so no second timer is needed.
+                Some(left) if left < self.inner.settings.request_timeout => {
+                    match tokio::time::timeout(left, read).await {
+                        Ok(result) => result,
+                        Err(_) => return Err(deadline_passed(&call, attempt)),
+                    }
+                }
+                _ => read.await,
             };
             let result = match result {
                 Ok(exchange) => Ok(exchange),
@@ -680,12 +684,15 @@ async fn read_whole(
 ) -> std::result::Result<Exchange, AttemptError> {
     let mut response = builder.send().await?;
     let status = response.status().as_u16();
-    if response.content_length().is_some_and(|n| n > limit as u64) {
+    let length = response.content_length();
+    if length.is_some_and(|n| n > limit as u64) {
         return Err(AttemptError::TooLarge);
     }
-    let headers = response.headers().clone();
+    // Taken, not cloned: the response is only read for its body from here on.
+    let headers = std::mem::take(response.headers_mut());
     let url = response.url().clone();
-    let mut body = Vec::new();
+    // Within the limit (checked above), so the announced length is safe to reserve.
+    let mut body = Vec::with_capacity(length.map_or(0, |n| n as usize));
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > limit {
             return Err(AttemptError::TooLarge);
@@ -698,6 +705,14 @@ async fn read_whole(
         body,
         url,
     })
+}
+
+/// A fresh random (version 4) UUID for `X-CorrelationID`, from the thread's user-space random
+/// generator rather than a `getrandom` system call per request.
+pub(crate) fn correlation_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
 }
 
 /// A short, secret-free classification of a transport error.

@@ -19,7 +19,7 @@ mod retry_after;
 mod url_policy;
 pub(crate) mod wire_error;
 
-pub(crate) use client::{Call, Credentials, Exchange};
+pub(crate) use client::{Call, Credentials, Exchange, correlation_id};
 pub use client::{HttpClient, HttpClientBuilder};
 pub(crate) use deadline::within_deadline;
 pub use request::{Method, Request};

@@ -106,16 +106,29 @@ impl Request {
 
     /// Appends a query parameter. Key and value are percent-encoded (a space becomes `%20`,
     /// quotes, `|`, `!`, `&`, `=`, `+` and non-ASCII are escaped).
-    pub fn query(mut self, key: &str, value: impl Into<String>) -> Self {
-        let pair = format!(
-            "{}={}",
-            encode_component(key),
-            encode_component(&value.into())
-        );
-        let query = match self.url.query() {
-            Some(q) if !q.is_empty() => format!("{q}&{pair}"),
-            _ => pair,
-        };
+    pub fn query(self, key: &str, value: impl Into<String>) -> Self {
+        self.query_pairs([(key, value.into().as_str())])
+    }
+
+    /// [`Request::query`] for several parameters at once: the URL's query is rewritten once,
+    /// not once per parameter.
+    pub(crate) fn query_pairs<'a>(
+        mut self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        let mut pairs = pairs.into_iter().peekable();
+        if pairs.peek().is_none() {
+            return self;
+        }
+        let mut query = self.url.query().unwrap_or("").to_owned();
+        for (key, value) in pairs {
+            if !query.is_empty() {
+                query.push('&');
+            }
+            push_encoded(&mut query, key);
+            query.push('=');
+            push_encoded(&mut query, value);
+        }
         self.url.set_query(Some(&query));
         self
     }
@@ -172,9 +185,25 @@ impl fmt::Debug for Request {
 
 /// Percent-encodes a query component: everything but unreserved characters, spaces as `%20`.
 pub(crate) fn encode_component(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    let mut out = String::with_capacity(s.len());
+    push_encoded(&mut out, s);
+    out
+}
+
+/// Appends `s` percent-encoded to `out`: the bytes `application/x-www-form-urlencoded` leaves
+/// alone (ASCII letters, digits, `*`, `-`, `.`, `_`) as they are, every other byte as `%XX`, so
+/// a space becomes `%20` (never `+`, which the Service Manager would read as a plus).
+fn push_encoded(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xF)]));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +247,12 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn encoding_is_form_urlencoding_with_spaces_as_percent_20(value in "\\PC{0,40}") {
+            let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            proptest::prop_assert_eq!(encode_component(&value), form.replace('+', "%20"));
+        }
+
         #[test]
         fn query_values_round_trip(key in "[a-zA-Z_]{1,10}", value in ".{0,60}") {
             let r = Request::get(Url::parse("https://h.example/x").unwrap()).query(&key, value.clone());

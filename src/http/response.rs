@@ -42,10 +42,10 @@ impl Response {
     /// On failure the error names the JSON path that did not fit and the expected shape, never
     /// the values found (a response may carry credentials).
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        decode_json(
-            &self.body,
-            &format!("response from {}", sanitize_url(&self.url)),
-        )
+        // The document's name is only needed in an error, so it is only built for one.
+        decode_json(&self.body, || {
+            format!("response from {}", sanitize_url(&self.url))
+        })
     }
 
     /// The `Location` header resolved against the request URL (relative or absolute).
@@ -109,11 +109,11 @@ pub(crate) fn cf_warnings(headers: &reqwest::header::HeaderMap) -> Vec<String> {
 /// decoded again with path tracking, which costs about as much as the decode itself.
 pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
     body: &[u8],
-    document: &str,
+    document: impl FnOnce() -> String,
 ) -> Result<T> {
     match serde_json::from_slice(body) {
         Ok(value) => Ok(value),
-        Err(_) => decode_json_tracking_path(body, document),
+        Err(_) => decode_json_tracking_path(body, &document()),
     }
 }
 

@@ -243,14 +243,9 @@ impl<T: DeserializeOwned + Send> Pager<T> {
     /// This page's request: the list's parameters, plus exactly one `token` after the first.
     fn request(&self) -> Result<Request> {
         let params = self.params.as_ref().map_err(clone_error)?;
-        let mut request = Request::get(self.url.clone());
-        for (key, value) in params {
-            request = request.query(key, value.as_str());
-        }
-        if let Some(token) = &self.next_token {
-            request = request.query("token", token.as_str());
-        }
-        Ok(request)
+        let token = self.next_token.as_deref().map(|t| ("token", t));
+        let pairs = params.iter().map(|(k, v)| (*k, v.as_str())).chain(token);
+        Ok(Request::get(self.url.clone()).query_pairs(pairs))
     }
 }
 

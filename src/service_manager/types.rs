@@ -10,10 +10,12 @@
 // every field or helper is read by today's journeys.
 #![allow(dead_code)]
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
@@ -470,27 +472,112 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// One JSON value as the lenient fields read it, without building a [`Value`]: a string is
+/// borrowed from the input where it can be, and arrays and objects are skipped (they are never
+/// a valid scalar). Every item of every page goes through these fields.
+enum Scalar<'de> {
+    Str(Cow<'de, str>),
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    /// A float, `null`, an array or an object.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> std::result::Result<Self::Value, E> {
+        Ok(Scalar::Bool(b))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> std::result::Result<Self::Value, E> {
+        Ok(Scalar::U64(n))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> std::result::Result<Self::Value, E> {
+        Ok(Scalar::I64(n))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_string<E>(self, s: String) -> std::result::Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(s)))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_none<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        Scalar::deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+}
+
 fn lenient_string<'de, D: Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) if !s.is_empty() => Some(s),
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Str(s) if !s.is_empty() => Some(s.into_owned()),
         _ => None,
     })
 }
 
 fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<bool>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Bool(b) => Some(b),
-        Value::String(s) => s.trim().parse().ok(),
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Bool(b) => Some(b),
+        Scalar::Str(s) => s.trim().parse().ok(),
         _ => None,
     })
 }
 
 fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::U64(n) => Some(n),
+        Scalar::I64(n) => u64::try_from(n).ok(),
+        Scalar::Str(s) => s.trim().parse().ok(),
         _ => None,
     })
 }
@@ -498,8 +585,8 @@ fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u6
 fn lenient_time<'de, D: Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<DateTime<Utc>>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => DateTime::parse_from_rfc3339(s.trim())
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Str(s) => DateTime::parse_from_rfc3339(s.trim())
             .ok()
             .map(|t| t.to_utc()),
         _ => None,
@@ -541,15 +628,15 @@ fn lenient_operation<'de, D: Deserializer<'de>>(
 }
 
 fn lenient_state<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<OperationState, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => OperationState::parse(&s),
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Str(s) => OperationState::parse(&s),
         _ => OperationState::InProgress,
     })
 }
 
 fn lenient_type<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<OperationKind, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => OperationKind::parse(&s),
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Str(s) => OperationKind::parse(&s),
         _ => OperationKind::Unknown,
     })
 }
@@ -676,6 +763,51 @@ mod tests {
         let page: Page<Instance> =
             serde_json::from_value(json!({"items": null, "token": ""})).unwrap();
         assert!(page.items.is_empty() && page.token.is_none());
+    }
+
+    #[test]
+    fn lenient_scalars_of_every_shape_from_text_and_from_values() {
+        let cases = [
+            (json!(true), Some(true), None, None, None),
+            (json!(" false "), Some(false), None, Some(" false "), None),
+            (json!(7), None, Some(7), None, None),
+            (json!(-7), None, None, None, None),
+            (json!(1.5), None, None, None, None),
+            (json!(" 42 "), None, Some(42), Some(" 42 "), None),
+            (json!(""), None, None, None, None),
+            (json!(null), None, None, None, None),
+            (json!([1, {"a": [true]}]), None, None, None, None),
+            (json!({"a": {"b": "c"}}), None, None, None, None),
+            (
+                json!("2024-03-01T10:00:00Z"),
+                None,
+                None,
+                Some("2024-03-01T10:00:00Z"),
+                "2024-03-01T10:00:00Z".parse().ok(),
+            ),
+        ];
+        for (value, ready, count, text, time) in cases {
+            let item = json!({"id": "i", "name": "n", "ready": value, "platform_id": value,
+                "created_at": value});
+            let page = json!({"items": [item], "num_items": value, "token": value});
+            // From text (strings borrowed from the input) and from a `Value` (owned strings).
+            let from_text: Page<Instance> = serde_json::from_str(&page.to_string()).unwrap();
+            let from_value: Page<Instance> = serde_json::from_value(page.clone()).unwrap();
+            for got in [from_text, from_value] {
+                assert_eq!(got.num_items, count, "{value}");
+                assert_eq!(got.token.as_deref(), text, "{value}");
+                let inst = &got.items[0];
+                assert_eq!(inst.ready, ready, "{value}");
+                assert_eq!(inst.platform_id.as_deref(), text, "{value}");
+                assert_eq!(inst.created_at, time, "{value}");
+            }
+        }
+        // An escaped string cannot be borrowed and is read all the same.
+        let page: Page<Instance> = serde_json::from_str(
+            r#"{"items": [{"id": "i", "name": "n", "platform_id": "service\u002dmanager"}]}"#,
+        )
+        .unwrap();
+        assert!(page.items[0].is_service_manager_platform());
     }
 
     #[test]
