@@ -69,24 +69,35 @@ impl fmt::Display for ProgressEvent {
     }
 }
 
-/// A callback that receives [`ProgressEvent`]s.
+/// A caller's progress callback.
+type Callback = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+
+/// A callback that receives [`ProgressEvent`]s (none: events are dropped unmade where the
+/// caller checks [`Progress::is_listening`]).
 #[derive(Clone)]
-pub struct Progress(Arc<dyn Fn(&ProgressEvent) + Send + Sync>);
+pub struct Progress(Option<Callback>);
 
 impl Progress {
     /// Wraps a callback.
     pub fn new(f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
-        Progress(Arc::new(f))
+        Progress(Some(Arc::new(f)))
     }
 
     /// A callback that ignores every event.
     pub fn none() -> Self {
-        Progress::new(|_| {})
+        Progress(None)
+    }
+
+    /// Whether anyone listens: events cost their text only then.
+    pub(crate) fn is_listening(&self) -> bool {
+        self.0.is_some()
     }
 
     /// Sends an event.
     pub fn emit(&self, event: ProgressEvent) {
-        (self.0)(&event)
+        if let Some(f) = &self.0 {
+            f(&event)
+        }
     }
 }
 

@@ -8,6 +8,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use tokio::time::Instant;
 
 use crate::error::{Error, Result};
@@ -43,15 +45,21 @@ pub(crate) fn time_left() -> Option<Duration> {
 /// left, no retry sleeps past it, and when it passes the future is dropped and
 /// [`Error::Timeout`] returned, naming `what`. Nested calls keep the earlier deadline.
 ///
-/// The journey builders bound themselves with it (their `deadline`).
-pub(crate) async fn within_deadline<T>(
+/// The journey builders bound themselves with it (their `deadline`). A plain function (the
+/// deadline counts from the call) rather than an `async fn`: an `async fn` would hold `fut`
+/// twice in its state, once as its argument and once inside the timer, and journey futures
+/// are large.
+pub(crate) fn within_deadline<T, F>(
     timeout: Duration,
-    what: &str,
-    fut: impl Future<Output = Result<T>>,
-) -> Result<T> {
+    what: &'static str,
+    fut: F,
+) -> impl Future<Output = Result<T>>
+where
+    F: Future<Output = Result<T>>,
+{
     let start = Instant::now();
     let Some(mut deadline) = start.checked_add(timeout) else {
-        return fut.await;
+        return Either::Left(fut);
     };
     let mut scope_start = start;
     if let Ok(outer) = DEADLINE.try_with(|d| *d) {
@@ -62,10 +70,10 @@ pub(crate) async fn within_deadline<T>(
         start: scope_start,
         deadline,
     };
-    match tokio::time::timeout_at(deadline, DEADLINE.scope(scope, fut)).await {
-        Ok(result) => result,
-        Err(_) => Err(passed(what, start.elapsed(), "no answer yet")),
-    }
+    let bounded = tokio::time::timeout_at(deadline, DEADLINE.scope(scope, fut));
+    Either::Right(bounded.map(move |result| {
+        result.unwrap_or_else(|_| Err(passed(what, start.elapsed(), "no answer yet")))
+    }))
 }
 
 /// The error for a deadline that passed while `what` was under way.

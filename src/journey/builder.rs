@@ -141,7 +141,8 @@ impl<'a> CredentialsBuilder<'a> {
     /// The instance to find or create.
     pub fn instance(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
-        if self.request.credential_name == format!("{}-key", self.request.instance_name) {
+        let request = &self.request;
+        if request.credential_name.strip_suffix("-key") == Some(request.instance_name.as_str()) {
             self.request.credential_name = format!("{name}-key");
         }
         self.request.instance_name = name;

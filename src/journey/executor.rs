@@ -116,12 +116,12 @@ impl<P: Platform> Run<'_, P> {
             self.instance = Lookup::Missing;
             return Ok(());
         };
-        self.opts.found(format!("{} `{name}`", P::INSTANCE_NOUN));
+        self.opts.found(|| format!("{} `{name}`", P::INSTANCE_NOUN));
         let credential_name = &self.req.credential_name;
         self.credential = match self.p.find_credential(&instance, credential_name).await? {
             Some(c) => {
                 self.opts
-                    .found(format!("{} `{credential_name}`", self.noun()));
+                    .found(|| format!("{} `{credential_name}`", self.noun()));
                 Lookup::Found(c, Provenance::Found)
             }
             None => Lookup::Missing,
@@ -146,7 +146,7 @@ impl<P: Platform> Run<'_, P> {
             self.instance = match self.lookup_instance(spec.name).await? {
                 Some(i) => {
                     self.opts
-                        .found(format!("{} `{}`", P::INSTANCE_NOUN, spec.name));
+                        .found(|| format!("{} `{}`", P::INSTANCE_NOUN, spec.name));
                     Lookup::Found(i, Provenance::Found)
                 }
                 None => Lookup::Missing,
@@ -168,8 +168,10 @@ impl<P: Platform> Run<'_, P> {
                 true,
             ));
         }
-        let plan = self.p.resolve_plan(spec).await?;
-        let (instance, provenance) = self.p.create_instance(spec, plan).await?;
+        let plan = Box::pin(self.p.resolve_plan(spec)).await?;
+        // Boxed, as every path that only creating or checking takes: the future of a journey
+        // that finds what exists stays small (it is moved when the journey starts).
+        let (instance, provenance) = Box::pin(self.p.create_instance(spec, plan)).await?;
         // A new instance has no credentials yet: nothing to look up (one another client adds
         // meanwhile is adopted through the create's "name taken").
         if provenance == Provenance::Created && matches!(self.credential, Lookup::NotYet) {
@@ -194,7 +196,7 @@ impl<P: Platform> Run<'_, P> {
         if matches!(self.credential, Lookup::NotYet) {
             self.credential = match self.p.find_credential(instance, name).await? {
                 Some(c) => {
-                    self.opts.found(format!("{} `{name}`", self.noun()));
+                    self.opts.found(|| format!("{} `{name}`", self.noun()));
                     Lookup::Found(c, Provenance::Found)
                 }
                 None => Lookup::Missing,
@@ -212,8 +214,8 @@ impl<P: Platform> Run<'_, P> {
             unreachable!("checked above");
         };
         // A busy instance refuses new credentials: wait for it first.
-        let instance = self.p.ready_instance(instance).await?;
-        let created = self.p.create_credential(&instance, name).await;
+        let instance = Box::pin(self.p.ready_instance(instance)).await?;
+        let created = Box::pin(self.p.create_credential(&instance, name)).await;
         self.instance = Lookup::Found(instance, provenance);
         let (credential, provenance) = created?;
         self.credential = Lookup::Found(credential, provenance);
@@ -229,29 +231,36 @@ impl<P: Platform> Run<'_, P> {
     ) -> Result<bool> {
         self.find_named().await?;
         let named = match (
-            &self.instance,
+            std::mem::replace(&mut self.instance, Lookup::Missing),
             std::mem::replace(&mut self.credential, Lookup::Missing),
         ) {
-            (Lookup::Found(i, _), Lookup::Found(c, _)) => Some((i.clone(), c)),
-            _ => None,
+            (Lookup::Found(i, _), Lookup::Found(c, _)) => Some((i, c)),
+            (instance, _) => {
+                self.instance = instance;
+                None
+            }
         };
-        let named_id = named.as_ref().map(|(i, c)| P::credential_summary(i, c).id);
+        let named_id = named.as_ref().map(|(_, c)| P::credential_id(c).clone());
         if let Some((instance, credential)) = named {
+            let why = match self.take(instance, credential, required).await? {
+                Taken::Yes => return Ok(true),
+                Taken::No(why, instance) => {
+                    self.instance = Lookup::Found(instance, Provenance::Found);
+                    why
+                }
+            };
             // Creating under the names would meet the named credentials again: with create,
             // why they cannot be used is the answer.
-            match self.take(instance, credential, required).await? {
-                None => return Ok(true),
-                Some(_) if !self.opts.create => {}
-                Some(Skipped::Unusable(e)) => return Err(e),
-                Some(Skipped::LacksScopes(_)) => {
+            match why {
+                _ if !self.opts.create => {}
+                Skipped::Unusable(e) => return Err(e),
+                Skipped::LacksScopes(_) => {
                     return Err(generated::named_lacks_scopes(self.req, required));
                 }
             }
         }
-        let mut candidates: Vec<_> = self
-            .p
-            .inventory()
-            .await?
+        let inventory = Box::pin(self.p.inventory()).await?;
+        let mut candidates: Vec<_> = inventory
             .into_iter()
             .flat_map(|(i, cs)| cs.into_iter().map(move |c| (i.clone(), c)))
             .filter(|(i, c)| P::may_hand_over(i, c))
@@ -288,7 +297,7 @@ impl<P: Platform> Run<'_, P> {
         required: &[String],
     ) -> Result<bool> {
         for (instance, credential) in candidates {
-            if self.take(instance, credential, required).await?.is_none() {
+            if let Taken::Yes = self.take(instance, credential, required).await? {
                 return Ok(true);
             }
         }
@@ -296,47 +305,52 @@ impl<P: Platform> Run<'_, P> {
     }
 
     /// Takes the candidate if it is usable and carries `required` (its key is read and a token
-    /// requested only when scopes are required): `None`. Else why not, also noted: it did not
-    /// become ready or its key cannot be read (the error), or its token lacks a scope.
+    /// requested only when scopes are required). Else says why not, also noted: it did not
+    /// become ready or its key cannot be read (the error), or its token lacks a scope; and
+    /// hands the instance back.
     async fn take(
         &mut self,
         instance: P::Instance,
         credential: P::Credential,
         required: &[String],
-    ) -> Result<Option<Skipped>> {
-        let summary = P::credential_summary(&instance, &credential);
-        let what = format!(
-            "{} `{}` of instance `{}`",
-            self.noun(),
-            summary.name,
-            summary.instance_name.as_deref().unwrap_or_default()
-        );
-        let skip = |why: Skipped| {
-            self.opts.note(format!("skipping {what}: {}", why.reason()));
-            Ok(Some(why))
+    ) -> Result<Taken<P>> {
+        // The credential moves into the wait; its name is kept for the texts.
+        let name = P::credential_name(&credential).to_owned();
+        let what = |instance: &P::Instance| {
+            let noun = self.noun();
+            format!(
+                "{noun} `{name}` of instance `{}`",
+                P::instance_name(instance)
+            )
+        };
+        let skip = |why: Skipped, instance: P::Instance| {
+            let message = format!("skipping {}: {}", what(&instance), why.reason());
+            self.opts.note(message);
+            Ok(Taken::No(why, instance))
         };
         let mut credential = match self.p.ready_credential(credential).await {
             Ok(c) => c,
-            Err(e) => return skip(Skipped::Unusable(e)),
+            Err(e) => return skip(Skipped::Unusable(e), instance),
         };
         let key = if required.is_empty() {
             None
         } else {
             let key = match self.p.read_key(&mut credential).await {
                 Ok(k) => k,
-                Err(e) if unreadable(&e) => return skip(Skipped::Unusable(e)),
+                Err(e) if unreadable(&e) => return skip(Skipped::Unusable(e), instance),
                 Err(e) => return Err(e),
             };
-            if let Fit::Skip(why) = generated::check(&key, self.p.http(), required).await? {
-                return skip(Skipped::LacksScopes(why));
+            let fit = Box::pin(generated::check(&key, self.p.http(), required)).await?;
+            if let Fit::Skip(why) = fit {
+                return skip(Skipped::LacksScopes(why), instance);
             }
             Some(key)
         };
-        self.opts.found(what);
+        self.opts.found(|| what(&instance));
         self.instance = Lookup::Found(instance, Provenance::Found);
         self.credential = Lookup::Found(credential, Provenance::Found);
         self.key = key;
-        Ok(None)
+        Ok(Taken::Yes)
     }
 
     /// Says which of several generated credentials is used, and how to pick another.
@@ -406,6 +420,13 @@ fn missing_credential<P: Platform>(p: &P, req: &PlanRequest, name: &str) -> Erro
         format!("`{name}` of instance `{}` {place}", req.instance_name),
         true,
     )
+}
+
+/// Whether a candidate was taken.
+enum Taken<P: Platform> {
+    Yes,
+    /// Why not, and its instance back.
+    No(Skipped, P::Instance),
 }
 
 /// Why a candidate was not taken.

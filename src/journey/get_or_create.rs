@@ -67,7 +67,7 @@ pub(crate) async fn get_or_create<C: Creation>(
             }
         };
         if let Some(found) = creation.find().await? {
-            opts.found(what);
+            opts.found(|| what.to_owned());
             let provenance = if maybe_ours {
                 Provenance::Created
             } else {

@@ -25,11 +25,12 @@ impl Default for RetrieveOptions {
 }
 
 impl RetrieveOptions {
-    /// Reports that `what` was found.
-    pub(crate) fn found(&self, what: impl Into<String>) {
-        self.wait
-            .progress
-            .emit(ProgressEvent::Found { what: what.into() });
+    /// Reports that `what` was found (its text is made only when someone listens: finding is
+    /// every journey's hot path).
+    pub(crate) fn found(&self, what: impl FnOnce() -> String) {
+        if self.wait.progress.is_listening() {
+            self.emit(ProgressEvent::Found { what: what() });
+        }
     }
 
     /// Reports a note (and traces it).

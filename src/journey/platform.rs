@@ -15,7 +15,7 @@ use crate::credentials::ServiceKey;
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::journey::{CredentialSummary, InstanceSummary, RetrieveOptions};
-use crate::model::Provenance;
+use crate::model::{BindingId, Provenance};
 use crate::setup::Environment;
 
 /// What a `CreateInstance` step asks for.
@@ -111,6 +111,12 @@ pub(crate) trait Platform: Sync {
     fn other_platform(_instance: &Self::Instance) -> Option<String> {
         None
     }
+    /// The instance's name.
+    fn instance_name(instance: &Self::Instance) -> &str;
+    /// The credential's name.
+    fn credential_name(credential: &Self::Credential) -> &str;
+    /// The credential's id.
+    fn credential_id(credential: &Self::Credential) -> &BindingId;
     /// A summary of the instance.
     fn instance_summary(instance: &Self::Instance) -> InstanceSummary;
     /// A summary of the credential, without secrets.

@@ -20,7 +20,7 @@ use crate::journey::executor;
 use crate::journey::get_or_create::{get_or_create, pause_when_busy};
 use crate::journey::platform::{Creation, InstanceSpec, Platform, Refusal};
 use crate::journey::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrieved};
-use crate::model::Provenance;
+use crate::model::{BindingId, Provenance};
 use crate::setup::{Environment, PlanRequest};
 use url::Url;
 
@@ -194,6 +194,18 @@ impl Platform for InSpace<'_> {
             .last_operation
             .as_ref()
             .map_or("ready".to_owned(), |op| op.readiness().describe())
+    }
+
+    fn instance_name(instance: &ServiceInstance) -> &str {
+        &instance.name
+    }
+
+    fn credential_name(key: &ServiceCredentialBinding) -> &str {
+        key.name()
+    }
+
+    fn credential_id(key: &ServiceCredentialBinding) -> &BindingId {
+        &key.guid
     }
 
     fn instance_summary(instance: &ServiceInstance) -> InstanceSummary {

@@ -90,7 +90,7 @@ impl OnServiceManager<'_> {
         let name = &req.credential_name;
         let (binding, instance, provenance) = match self.sm.find_binding(instance_id, name).await? {
             Some(binding) => {
-                self.opts.found(format!("binding `{}`", binding.name));
+                self.opts.found(|| format!("binding `{}`", binding.name));
                 let instance_name = binding
                     .service_instance_name
                     .clone()
@@ -258,6 +258,18 @@ impl Platform for OnServiceManager<'_> {
     fn other_platform(instance: &Instance) -> Option<String> {
         (!instance.is_service_manager_platform())
             .then(|| instance.platform_id.clone().unwrap_or_default())
+    }
+
+    fn instance_name(instance: &Instance) -> &str {
+        &instance.name
+    }
+
+    fn credential_name(binding: &Binding) -> &str {
+        &binding.name
+    }
+
+    fn credential_id(binding: &Binding) -> &BindingId {
+        &binding.id
     }
 
     fn instance_summary(instance: &Instance) -> InstanceSummary {

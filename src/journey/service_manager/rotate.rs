@@ -129,7 +129,7 @@ pub async fn rotate(
                 format!("`{}` of instance `{}`", req.old_binding, req.instance),
             )
         })?;
-    opts.found(format!("binding `{}`", old.name));
+    opts.found(|| format!("binding `{}`", old.name));
     let on = OnServiceManager::new(sm, opts);
     let new = match sm.find_binding(&instance.id, &req.new_binding).await? {
         Some(existing) => {
