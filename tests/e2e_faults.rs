@@ -142,7 +142,7 @@ impl Case {
 /// A client for one environment: a Service Manager, or a Cloud Foundry space known by GUID.
 enum Client {
     Sm(ServiceManager),
-    Cf(CfSpace),
+    Cf(Box<CfSpace>),
 }
 
 impl Client {
@@ -153,7 +153,7 @@ impl Client {
                 // The space is resolved by another client, so this one stays cold.
                 let resolver = cf_for(sim, common::sim::http()).await;
                 let guid = resolver.space(TENANT, "dev").guid().await.unwrap();
-                Client::Cf(cf_for(sim, http).await.space_by_id(guid))
+                Client::Cf(Box::new(cf_for(sim, http).await.space_by_id(guid)))
             }
         }
     }

@@ -231,6 +231,16 @@ impl TokenSource {
         if let Grant::Static(token) = &inner.grant {
             return Ok(token.clone());
         }
+        if let Some(token) = inner.cache.fresh(chrono::Utc::now()) {
+            return Ok(token);
+        }
+        // Boxed: the token request's future is large, and every API request awaits this one.
+        Box::pin(self.renewed()).await
+    }
+
+    /// A token from the cache's single fetch (shared with concurrent callers).
+    async fn renewed(&self) -> Result<AccessToken> {
+        let inner = &*self.inner;
         let (Some(http), Some(url)) = (&inner.http, &inner.token_url) else {
             return Err(Error::config(
                 "the token source",

@@ -112,7 +112,13 @@ pub enum KeyLayout {
 /// `Debug` never shows a secret; use [`ServiceKey::client_auth`] and `expose_secret()` where a
 /// secret is really needed.
 #[derive(Clone)]
-pub struct ServiceKey {
+pub struct ServiceKey(
+    /// Boxed: a key is moved through every journey future and result; a pointer moves cheaply.
+    Box<KeyFields>,
+);
+
+#[derive(Clone)]
+struct KeyFields {
     layout: KeyLayout,
     client_id: String,
     auth: ClientAuth,
@@ -167,7 +173,7 @@ impl ServiceKey {
         };
         // The typed reading succeeds only when the base it names is there.
         let token_base = token_base.unwrap_or_else(|| LazyUrl::from_text(String::new()));
-        ServiceKey {
+        ServiceKey(Box::new(KeyFields {
             layout: p.layout,
             client_id: p.client_id,
             auth: p.auth,
@@ -185,7 +191,7 @@ impl ServiceKey {
             sm_url: p.sm_url,
             source: Some(SecretString::from(text)),
             document: OnceLock::new(),
-        }
+        }))
     }
 
     /// The general parser: any JSON, every error with its JSON path.
@@ -284,7 +290,7 @@ impl ServiceKey {
             }
         };
 
-        Ok(ServiceKey {
+        Ok(ServiceKey(Box::new(KeyFields {
             layout,
             client_id,
             auth,
@@ -305,13 +311,14 @@ impl ServiceKey {
             .optional_url("sm_url")?,
             source: None,
             document: OnceLock::from(doc),
-        })
+        })))
     }
 
     /// The credentials object, decoded from the text on first use.
     fn document(&self) -> &Map<String, Value> {
-        self.document.get_or_init(|| {
+        self.0.document.get_or_init(|| {
             let text = self
+                .0
                 .source
                 .as_ref()
                 .map(|s| s.expose_secret())
@@ -327,78 +334,78 @@ impl ServiceKey {
 
     /// The layout the document had.
     pub fn layout(&self) -> KeyLayout {
-        self.layout
+        self.0.layout
     }
 
     /// The OAuth client id (not a secret, but identifies the binding).
     pub fn client_id(&self) -> &str {
-        &self.client_id
+        &self.0.client_id
     }
 
     /// How to authenticate: secret or client certificate.
     pub fn client_auth(&self) -> &ClientAuth {
-        &self.auth
+        &self.0.auth
     }
 
     /// Whether the key authenticates with a client certificate (X.509) rather than a secret.
     pub fn is_x509(&self) -> bool {
-        matches!(self.auth, ClientAuth::Certificate { .. })
+        matches!(self.0.auth, ClientAuth::Certificate { .. })
     }
 
     /// The token endpoint: `{url}/oauth/token` for secrets, `{certurl}/oauth/token` for X.509.
     pub fn token_url(&self) -> Url {
-        oauth_token_url(self.token_base.get())
+        oauth_token_url(self.0.token_base.get())
     }
 
     /// `uaa.url`: the token server base for secret credentials.
     pub fn uaa_url(&self) -> Option<&Url> {
-        self.uaa_url.as_ref().map(LazyUrl::get)
+        self.0.uaa_url.as_ref().map(LazyUrl::get)
     }
 
     /// `uaa.certurl`: the mTLS token server base for X.509 credentials.
     pub fn cert_url(&self) -> Option<&Url> {
-        self.cert_url.as_ref().map(LazyUrl::get)
+        self.0.cert_url.as_ref().map(LazyUrl::get)
     }
 
     /// `endpoints.Api`: the Cloud ALM API base URL, to which service paths are appended.
     pub fn api_url(&self) -> Option<&Url> {
-        self.api_url.as_ref().map(LazyUrl::get)
+        self.0.api_url.as_ref().map(LazyUrl::get)
     }
 
     /// `sm_url`: the Service Manager base URL, present in Service Manager keys.
     pub fn service_manager_url(&self) -> Option<&Url> {
-        self.sm_url.as_ref().map(LazyUrl::get)
+        self.0.sm_url.as_ref().map(LazyUrl::get)
     }
 
     /// The declared `credential-type`, if any.
     pub fn credential_type(&self) -> Option<&CredentialType> {
-        self.credential_type.as_ref()
+        self.0.credential_type.as_ref()
     }
 
     /// `uaa.identityzone`: the subdomain of the tenant's subaccount.
     pub fn identity_zone(&self) -> Option<&str> {
-        self.identity_zone.as_deref()
+        self.0.identity_zone.as_deref()
     }
 
     /// `uaa.identityzoneid`: the zone GUID.
     pub fn identity_zone_id(&self) -> Option<&str> {
-        self.identity_zone_id.as_deref()
+        self.0.identity_zone_id.as_deref()
     }
 
     /// `uaa.tenantid`: the tenant GUID.
     pub fn tenant_id(&self) -> Option<&str> {
-        self.tenant_id.as_deref()
+        self.0.tenant_id.as_deref()
     }
 
     /// `uaa.xsappname`.
     pub fn xsappname(&self) -> Option<&str> {
-        self.xsappname.as_deref()
+        self.0.xsappname.as_deref()
     }
 
     /// `uaa.verificationkey`: PEM public key for checking token signatures (as given; it may
     /// be on one line).
     pub fn verification_key(&self) -> Option<&str> {
-        self.verification_key.as_deref()
+        self.0.verification_key.as_deref()
     }
 
     /// The credentials object in the platform's shape with every secret replaced by
@@ -499,13 +506,13 @@ impl<'de> serde::Deserialize<'de> for ServiceKey {
 impl fmt::Debug for ServiceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServiceKey")
-            .field("layout", &self.layout)
-            .field("client_id", &self.client_id)
-            .field("auth", &self.auth)
+            .field("layout", &self.0.layout)
+            .field("client_id", &self.0.client_id)
+            .field("auth", &self.0.auth)
             .field("token_url", &crate::http::sanitize_url(&self.token_url()))
             .field("api_url", &self.api_url().map(crate::http::sanitize_url))
-            .field("credential_type", &self.credential_type)
-            .field("identity_zone", &self.identity_zone)
+            .field("credential_type", &self.0.credential_type)
+            .field("identity_zone", &self.0.identity_zone)
             .finish_non_exhaustive()
     }
 }

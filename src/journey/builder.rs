@@ -180,22 +180,25 @@ impl<'a> CredentialsBuilder<'a> {
         self
     }
 
-    async fn run(self) -> Result<Retrieved> {
-        let opts = &self.knobs.options;
-        match self.on {
-            On::ServiceManager(sm) => match &self.instance_id {
-                Some(id) => {
-                    super::service_manager::platform::retrieve_by_instance_id(
-                        sm,
-                        &self.request,
-                        id,
-                        opts,
-                    )
-                    .await
-                }
-                None => super::service_manager::platform::retrieve(sm, &self.request, opts).await,
-            },
-            On::Space(space) => space.retrieve(&self.request, opts).await,
+    /// The journey, boxed per platform: each branch's future is as large as its own journey
+    /// only (the box is filled once, when the journey starts).
+    fn run(self) -> Pending<'a, Retrieved> {
+        use super::service_manager::platform::{retrieve, retrieve_by_instance_id};
+        let CredentialsBuilder {
+            on,
+            request,
+            instance_id,
+            knobs,
+        } = self;
+        let opts = knobs.options;
+        match (on, instance_id) {
+            (On::ServiceManager(sm), Some(id)) => {
+                Box::pin(async move { retrieve_by_instance_id(sm, &request, &id, &opts).await })
+            }
+            (On::ServiceManager(sm), None) => {
+                Box::pin(async move { retrieve(sm, &request, &opts).await })
+            }
+            (On::Space(space), _) => Box::pin(async move { space.retrieve(&request, &opts).await }),
         }
     }
 }
@@ -205,7 +208,7 @@ impl<'a> IntoFuture for CredentialsBuilder<'a> {
     type IntoFuture = Pending<'a, Retrieved>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        self.run()
     }
 }
 

@@ -48,13 +48,13 @@ pub(crate) async fn retrieve<P: Platform>(
     }) = plan.steps.first()
     {
         if run.use_generated(required_scopes, locations).await? {
-            return run.finish(plan).await;
+            return Box::pin(run.finish(plan)).await;
         }
         let (fallback, message) = generated::fallback_plan(req)?;
         run.opts.note(message);
-        return run.execute(fallback).await;
+        return Box::pin(run.execute(fallback)).await;
     }
-    run.execute(plan).await
+    Box::pin(run.execute(plan)).await
 }
 
 /// Whether a resource was looked up, and what was found or made.
@@ -106,7 +106,7 @@ impl<P: Platform> Run<'_, P> {
                 Step::CreateCredentials { name, .. } => self.ensure_credential(name).await?,
             }
         }
-        self.finish(plan).await
+        Box::pin(self.finish(plan)).await
     }
 
     /// Looks up the named instance and, when it exists, its named credential.
@@ -118,7 +118,8 @@ impl<P: Platform> Run<'_, P> {
         };
         self.opts.found(|| format!("{} `{name}`", P::INSTANCE_NOUN));
         let credential_name = &self.req.credential_name;
-        self.credential = match self.p.find_credential(&instance, credential_name).await? {
+        self.credential = match Box::pin(self.p.find_credential(&instance, credential_name)).await?
+        {
             Some(c) => {
                 self.opts
                     .found(|| format!("{} `{credential_name}`", self.noun()));
@@ -138,7 +139,7 @@ impl<P: Platform> Run<'_, P> {
         {
             return Ok(known);
         }
-        self.p.find_instance(name).await
+        Box::pin(self.p.find_instance(name)).await
     }
 
     async fn ensure_instance(&mut self, spec: &InstanceSpec<'_>) -> Result<()> {
@@ -242,7 +243,7 @@ impl<P: Platform> Run<'_, P> {
         };
         let named_id = named.as_ref().map(|(_, c)| P::credential_id(c).clone());
         if let Some((instance, credential)) = named {
-            let why = match self.take(instance, credential, required).await? {
+            let why = match Box::pin(self.take(instance, credential, required)).await? {
                 Taken::Yes => return Ok(true),
                 Taken::No(why, instance) => {
                     self.instance = Lookup::Found(instance, Provenance::Found);
@@ -297,7 +298,7 @@ impl<P: Platform> Run<'_, P> {
         required: &[String],
     ) -> Result<bool> {
         for (instance, credential) in candidates {
-            if let Taken::Yes = self.take(instance, credential, required).await? {
+            if let Taken::Yes = Box::pin(self.take(instance, credential, required)).await? {
                 return Ok(true);
             }
         }
@@ -328,7 +329,7 @@ impl<P: Platform> Run<'_, P> {
             self.opts.note(message);
             Ok(Taken::No(why, instance))
         };
-        let mut credential = match self.p.ready_credential(credential).await {
+        let mut credential = match Box::pin(self.p.ready_credential(credential)).await {
             Ok(c) => c,
             Err(e) => return skip(Skipped::Unusable(e), instance),
         };
@@ -386,7 +387,7 @@ impl<P: Platform> Run<'_, P> {
         let (credential, key) = match self.key {
             Some(key) => (credential, key),
             None => {
-                let mut credential = self.p.ready_credential(credential).await?;
+                let mut credential = Box::pin(self.p.ready_credential(credential)).await?;
                 let key = self.p.read_key(&mut credential).await?;
                 (credential, key)
             }

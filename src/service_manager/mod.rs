@@ -62,6 +62,11 @@ use crate::setup::DEFAULT_OFFERING;
 /// ```
 #[derive(Clone)]
 pub struct ServiceManager {
+    /// Shared: journeys and pagers clone the handle, which costs one reference count.
+    inner: Arc<Handle>,
+}
+
+struct Handle {
     http: HttpClient,
     auth: TokenSource,
     base: Url,
@@ -75,7 +80,7 @@ type PlanCache = Mutex<HashMap<(String, String), Arc<OnceCell<Plan>>>>;
 impl fmt::Debug for ServiceManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServiceManager")
-            .field("base_url", &self.base.as_str())
+            .field("base_url", &self.inner.base.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -105,26 +110,33 @@ impl ServiceManager {
             });
         }
         Ok(ServiceManager {
-            http,
-            auth,
-            base,
-            offering: DEFAULT_OFFERING.to_owned(),
-            plans: Arc::default(),
+            inner: Arc::new(Handle {
+                http,
+                auth,
+                base,
+                offering: DEFAULT_OFFERING.to_owned(),
+                plans: Arc::default(),
+            }),
         })
     }
 
     /// The same handle with every request, token requests included, sent through `http`.
     pub(crate) fn rebind(self, http: HttpClient) -> Self {
+        let this = &self.inner;
         ServiceManager {
-            auth: self.auth.with_transport(&http),
-            http,
-            ..self
+            inner: Arc::new(Handle {
+                auth: this.auth.with_transport(&http),
+                http,
+                base: this.base.clone(),
+                offering: this.offering.clone(),
+                plans: Arc::clone(&this.plans),
+            }),
         }
     }
 
     /// The cell that holds the plan `plan` of `offering` once it was looked up.
     pub(crate) fn plan_cell(&self, offering: &str, plan: &str) -> Arc<OnceCell<Plan>> {
-        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
+        let mut plans = self.inner.plans.lock().unwrap_or_else(|e| e.into_inner());
         plans
             .entry((offering.to_owned(), plan.to_owned()))
             .or_default()
@@ -133,26 +145,33 @@ impl ServiceManager {
 
     /// The offering listed and discovered (default `SAPCloudALMAPIs`).
     pub(crate) fn offering(&self) -> &str {
-        &self.offering
+        &self.inner.offering
     }
 
     pub(crate) fn set_offering(&mut self, offering: String) {
-        self.offering = offering;
+        let this = &self.inner;
+        self.inner = Arc::new(Handle {
+            http: this.http.clone(),
+            auth: this.auth.clone(),
+            base: this.base.clone(),
+            offering,
+            plans: Arc::clone(&this.plans),
+        });
     }
 
     /// The base URL (`sm_url`).
     pub fn base_url(&self) -> &Url {
-        &self.base
+        &self.inner.base
     }
 
     /// The transport, e.g. for [`HttpClient::request_count`].
     pub fn http(&self) -> &HttpClient {
-        &self.http
+        &self.inner.http
     }
 
     /// `{base}/v1/{collection}[/{id}[/{tail…}]]`, each segment percent-encoded.
     pub(crate) fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
+        let mut url = self.inner.base.clone();
         url.set_query(None);
         url.set_fragment(None);
         if let Ok(mut path) = url.path_segments_mut() {
@@ -163,7 +182,7 @@ impl ServiceManager {
 
     /// Sends a request with the Service Manager token.
     pub(crate) async fn send(&self, request: Request) -> Result<Response> {
-        self.http.send(request, Some(&self.auth)).await
+        self.inner.http.send(request, Some(&self.inner.auth)).await
     }
 }
 

@@ -116,7 +116,8 @@ impl ServiceManager {
         }
         match response.location() {
             Some(location) => Ok(Mutation::Accepted(Some(parse_operation_location(
-                &self.base, &location,
+                &self.inner.base,
+                &location,
             )?))),
             None => Ok(Mutation::Accepted(None)),
         }
