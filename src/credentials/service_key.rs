@@ -725,10 +725,11 @@ impl From<Url> for LazyUrl {
 }
 
 /// Whether `text` is certainly accepted by [`http_url`], decided without parsing it: `http://`
-/// or `https://`, a host of ASCII letter, digit and hyphen labels whose last label starts with a
-/// letter (so it is no IPv4 address) and none starting with `xn--` (punycode, which can be
-/// invalid), an optional port of at most 65535, then only visible ASCII. Conservative: `false`
-/// sends the text to the real parser.
+/// or `https://`, a host that is either ASCII letter, digit and hyphen labels whose last label
+/// starts with a letter (so it is no IPv4 address) and none starting with `xn--` (punycode,
+/// which can be invalid), or an IPv4 address in its canonical dotted-decimal form; an optional
+/// port of at most 65535, then only visible ASCII. Conservative: `false` sends the text to the
+/// real parser.
 pub(super) fn plainly_http_url(text: &str) -> bool {
     let Some(rest) = text
         .strip_prefix("https://")
@@ -738,22 +739,23 @@ pub(super) fn plainly_http_url(text: &str) -> bool {
     };
     let end = rest.find(['/', '?', '#', ':']).unwrap_or(rest.len());
     let (host, mut tail) = rest.split_at(end);
-    let labels_ok = !host.is_empty()
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label
-                    .get(..4)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
-        });
-    let last_is_name = host
-        .rsplit('.')
-        .next()
-        .and_then(|l| l.bytes().next())
-        .is_some_and(|b| b.is_ascii_alphabetic());
-    if !labels_ok || !last_is_name {
+    let labels_ok = canonical_ipv4(host)
+        || !host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !label
+                        .get(..4)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+            })
+            && host
+                .rsplit('.')
+                .next()
+                .and_then(|l| l.bytes().next())
+                .is_some_and(|b| b.is_ascii_alphabetic());
+    if !labels_ok {
         return false;
     }
     if let Some(after) = tail.strip_prefix(':') {
@@ -769,6 +771,20 @@ pub(super) fn plainly_http_url(text: &str) -> bool {
     }
     let delimited = tail.is_empty() || tail.starts_with(['/', '?', '#']);
     delimited && tail.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Four decimal numbers of at most 255 without leading zeros, as the URL parser writes an IPv4
+/// address (other spellings, such as `127.1` or `0x7f.0.0.1`, it rewrites).
+fn canonical_ipv4(host: &str) -> bool {
+    let mut parts = 0;
+    host.split('.').all(|part| {
+        parts += 1;
+        let canonical = part == "0" || !part.starts_with('0');
+        canonical
+            && (1..=3).contains(&part.len())
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && part.parse::<u16>().is_ok_and(|n| n <= 255)
+    }) && parts == 4
 }
 
 /// `text` (trimmed) as an absolute http(s) URL with a host.

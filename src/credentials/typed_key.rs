@@ -371,13 +371,18 @@ mod tests {
             "http://127.0.0.1.nip.io:8080/x?y=1#z",
             "https://a-b.example:65535/api/v1",
             "https://EXAMPLE.com/",
+            "https://127.0.0.1:8080",
+            "http://10.0.255.0/v1",
         ] {
             assert!(plainly_http_url(plain), "{plain}");
             assert!(http_url(plain).is_some(), "{plain}");
         }
         for unsure in [
             "https://1.2.3.999",
-            "https://127.0.0.1:8080",
+            "https://127.1:8080",
+            "https://01.2.3.4",
+            "https://1.2.3.4.5",
+            "https://0x7f.0.0.1",
             "https://xn--zz.example",
             "https://a..b",
             "https://x.example:65536",
@@ -394,6 +399,22 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// An IPv4 host the quick check accepts is written by the parser exactly as given (the
+        /// lazily parsed URL is the one checked).
+        #[test]
+        fn quick_check_takes_only_canonical_ipv4(
+            text in "https?://([0-9]{1,4}\\.){2,4}[0-9]{1,4}(:[0-9]{1,5})?"
+        ) {
+            use crate::credentials::service_key::{http_url, plainly_http_url};
+            if plainly_http_url(&text) {
+                let url = http_url(&text);
+                proptest::prop_assert!(url.is_some(), "{}", text);
+                let url = url.unwrap();
+                let host = text.split("://").nth(1).unwrap().split(':').next().unwrap();
+                proptest::prop_assert_eq!(url.host_str(), Some(host));
+            }
+        }
+
         /// Whatever the quick check accepts, the URL parser accepts too.
         #[test]
         fn quick_check_never_accepts_what_the_parser_refuses(

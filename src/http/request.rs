@@ -195,15 +195,34 @@ pub(crate) fn encode_component(s: &str) -> String {
 /// a space becomes `%20` (never `+`, which the Service Manager would read as a plus).
 fn push_encoded(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xF)]));
+    /// The bytes kept as they are, by value (one lookup per byte).
+    const KEEP: [bool; 256] = {
+        let mut keep = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            keep[b] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
+            b += 1;
         }
+        keep
+    };
+    // Runs of kept bytes are copied whole: they are ASCII, so always valid text.
+    fn run(bytes: &[u8]) -> &str {
+        std::str::from_utf8(bytes).unwrap_or_default()
     }
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if KEEP[usize::from(b)] {
+            continue;
+        }
+        out.push_str(run(&bytes[start..i]));
+        out.push('%');
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xF)]));
+        start = i + 1;
+    }
+    out.push_str(run(&bytes[start..]));
 }
 
 #[cfg(test)]

@@ -32,7 +32,9 @@ pub(crate) async fn retrieve<P: Platform>(
     named: Option<Option<P::Instance>>,
 ) -> Result<Retrieved> {
     let plan = SetupPlan::new(req)?;
-    let mut run = Run {
+    // Boxed: the run's state (found instance and credential) stays put while each step's
+    // future borrows it, instead of being copied into every future that holds the run.
+    let mut run = Box::new(Run {
         p: platform,
         req,
         opts: platform.opts(),
@@ -40,7 +42,7 @@ pub(crate) async fn retrieve<P: Platform>(
         credential: Lookup::NotYet,
         key: None,
         named,
-    };
+    });
     if let Some(Step::UseGenerated {
         required_scopes,
         locations,
@@ -78,7 +80,7 @@ struct Run<'a, P: Platform> {
 }
 
 impl<P: Platform> Run<'_, P> {
-    async fn execute(mut self, plan: SetupPlan) -> Result<Retrieved> {
+    async fn execute(mut self: Box<Self>, plan: SetupPlan) -> Result<Retrieved> {
         for step in &plan.steps {
             match step {
                 // Carried out before the other steps (see `retrieve`).
@@ -373,22 +375,23 @@ impl<P: Platform> Run<'_, P> {
         ));
     }
 
-    async fn finish(self, plan: SetupPlan) -> Result<Retrieved> {
+    async fn finish(self: Box<Self>, plan: SetupPlan) -> Result<Retrieved> {
+        let this = *self;
         let (Lookup::Found(instance, instance_provenance), Lookup::Found(credential, provenance)) =
-            (self.instance, self.credential)
+            (this.instance, this.credential)
         else {
             return Err(missing_credential(
-                self.p,
-                self.req,
-                &self.req.credential_name,
+                this.p,
+                this.req,
+                &this.req.credential_name,
             ));
         };
         // A key read while picking was read from a ready credential.
-        let (credential, key) = match self.key {
+        let (credential, key) = match this.key {
             Some(key) => (credential, key),
             None => {
-                let mut credential = Box::pin(self.p.ready_credential(credential)).await?;
-                let key = self.p.read_key(&mut credential).await?;
+                let mut credential = Box::pin(this.p.ready_credential(credential)).await?;
+                let key = this.p.read_key(&mut credential).await?;
                 (credential, key)
             }
         };

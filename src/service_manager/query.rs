@@ -15,11 +15,12 @@ use crate::error::{Error, Result};
 pub(crate) fn quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
-    for c in value.chars() {
-        if c == '\'' {
-            out.push('\'');
-        }
-        out.push(c);
+    // Whole pieces between quotes, not char by char: names rarely hold a quote.
+    let mut pieces = value.split('\'');
+    out.push_str(pieces.next().unwrap_or_default());
+    for piece in pieces {
+        out.push_str("''");
+        out.push_str(piece);
     }
     out.push('\'');
     out
