@@ -66,6 +66,7 @@ pub struct ServiceManager {
     inner: Arc<Handle>,
 }
 
+#[derive(Clone)]
 struct Handle {
     http: HttpClient,
     auth: TokenSource,
@@ -121,17 +122,12 @@ impl ServiceManager {
     }
 
     /// The same handle with every request, token requests included, sent through `http`.
-    pub(crate) fn rebind(self, http: HttpClient) -> Self {
-        let this = &self.inner;
-        ServiceManager {
-            inner: Arc::new(Handle {
-                auth: this.auth.with_transport(&http),
-                http,
-                base: this.base.clone(),
-                offering: this.offering.clone(),
-                plans: Arc::clone(&this.plans),
-            }),
-        }
+    pub(crate) fn rebind(mut self, http: HttpClient) -> Self {
+        // A handle shared with clones is copied first (`make_mut`): the clones keep theirs.
+        let handle = Arc::make_mut(&mut self.inner);
+        handle.auth = handle.auth.with_transport(&http);
+        handle.http = http;
+        self
     }
 
     /// The cell that holds the plan `plan` of `offering` once it was looked up.
@@ -149,14 +145,7 @@ impl ServiceManager {
     }
 
     pub(crate) fn set_offering(&mut self, offering: String) {
-        let this = &self.inner;
-        self.inner = Arc::new(Handle {
-            http: this.http.clone(),
-            auth: this.auth.clone(),
-            base: this.base.clone(),
-            offering,
-            plans: Arc::clone(&this.plans),
-        });
+        Arc::make_mut(&mut self.inner).offering = offering;
     }
 
     /// The base URL (`sm_url`).
