@@ -13,9 +13,7 @@
 //!
 //! Run with `cargo bench --bench fleet` (sizes: `CALM_BENCH_TENANTS`, e.g. `1000,10000`).
 
-use std::io::BufReader;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use calm_credentials::fleet::{Fleet, FleetSummary, Manifest, RateLimits};
@@ -24,24 +22,7 @@ use serde_json::{Value, json};
 
 #[path = "common/sim_process.rs"]
 mod sim_process;
-use sim_process::{SimProcess, calm_binary};
-
-fn start_simulator() -> (SimProcess, Value) {
-    let mut child = Command::new(calm_binary())
-        .arg("simulate")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("calm simulate starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let process = SimProcess(child);
-    let info: Value = serde_json::Deserializer::from_reader(BufReader::new(stdout))
-        .into_iter::<Value>()
-        .next()
-        .expect("calm simulate prints its URLs and keys")
-        .expect("that output is JSON");
-    (process, info)
-}
+use sim_process::SimProcess;
 
 /// This process's peak resident set size in KiB (`VmHWM`).
 fn peak_rss_kib() -> u64 {
@@ -79,7 +60,7 @@ async fn drain(fleet: Fleet) -> FleetSummary {
 }
 
 async fn scale(sizes: &[usize]) {
-    let (_process, info) = start_simulator();
+    let (_process, info) = SimProcess::start(&[]);
     let key = info["tenants"]
         .as_array()
         .and_then(|ts| ts.iter().find(|t| t["subdomain"] == "calm-auto"))

@@ -2,9 +2,8 @@
 //! `calm simulate` running as another process: shared by `client_cpu` (CPU time) and
 //! `client_instructions` (instruction counts under callgrind).
 
+use std::ffi::OsStr;
 use std::hint::black_box;
-use std::io::BufReader;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use calm_credentials::{HttpClient, Purpose, ServiceKey, ServiceManager, TokenSource};
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 use url::Url;
 
-use super::sim_process::{SimProcess, calm_binary};
+use super::sim_process::SimProcess;
 
 /// Tenants in flight at once.
 pub const IN_FLIGHT: usize = 16;
@@ -29,22 +28,7 @@ pub fn start_simulator(n: usize, dir: &std::path::Path) -> (SimProcess, Value) {
         .collect();
     let file = dir.join(format!("tenants-{n}.json"));
     std::fs::write(&file, Value::from(tenants).to_string()).expect("tenant file");
-    let mut child = Command::new(calm_binary())
-        .arg("simulate")
-        .arg("--tenants")
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("calm simulate starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let process = SimProcess(child);
-    let info: Value = serde_json::Deserializer::from_reader(BufReader::new(stdout))
-        .into_iter::<Value>()
-        .next()
-        .expect("calm simulate prints its URLs and keys")
-        .expect("that output is JSON");
-    (process, info)
+    SimProcess::start(&[OsStr::new("--tenants"), file.as_os_str()])
 }
 
 pub struct Tenant {

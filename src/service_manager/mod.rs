@@ -28,7 +28,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 pub(crate) use bindings::{LabelChange, NewBinding};
-pub(crate) use instances::NewInstance;
+pub(crate) use instances::{NewInstance, ready_or_pending};
 pub(crate) use operations::Mutation;
 pub(crate) use paging::{ListFilter, Pager};
 pub(crate) use query::Query;

@@ -17,6 +17,7 @@ use crate::journey::{CredentialSummary, InstanceSummary, RetrieveOptions, Retrie
 use crate::model::{BindingId, InstanceId, PlanId, Provenance};
 use crate::service_manager::{
     Binding, Instance, Mutation, NewBinding, NewInstance, Readiness, ServiceManager,
+    ready_or_pending,
 };
 use crate::setup::{Environment, PlanRequest, SetupPlan};
 use crate::wait::{Poll, poll_until};
@@ -315,7 +316,7 @@ impl Creation for NewSmInstance<'_> {
                 poll_until(&operation, wait, || async {
                     match sm.find_instance(self.name).await? {
                         None => Ok(not_visible()),
-                        Some(i) => ready_poll(i.readiness(), i, self.name),
+                        Some(i) => ready_or_pending(i.readiness(), i, &created(self.name)),
                     }
                 })
                 .await
@@ -372,7 +373,7 @@ impl Creation for NewSmBinding<'_> {
                 poll_until(&operation, wait, || async {
                     match sm.find_binding(&self.instance.id, name).await? {
                         None => Ok(not_visible()),
-                        Some(b) => ready_poll(b.readiness(), b, name),
+                        Some(b) => ready_or_pending(b.readiness(), b, &created(name)),
                     }
                 })
                 .await?
@@ -418,17 +419,7 @@ fn failed(kind: &str, name: &str, message: String) -> Error {
     }
 }
 
-fn ready_poll<T>(readiness: Readiness, resource: T, name: &str) -> Result<Poll<T>> {
-    match readiness {
-        Readiness::Ready => Ok(Poll::Ready(resource)),
-        Readiness::Busy(state) => Ok(Poll::Pending {
-            state,
-            retry_after: None,
-        }),
-        Readiness::Failed(message) => Err(Error::OperationFailed {
-            operation: format!("creation of `{name}`"),
-            message,
-            code: None,
-        }),
-    }
+/// The operation named when a new resource's creation failed.
+fn created(name: &str) -> String {
+    format!("creation of `{name}`")
 }
